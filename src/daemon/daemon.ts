@@ -1,0 +1,168 @@
+import { dirname, join } from 'node:path';
+import type { Config } from '../config/config.js';
+import type { Log } from '../lib/log.js';
+import { ConfigError } from '../lib/errors.js';
+import { ensureDir } from '../lib/atomic.js';
+import { ApiServer } from '../api/server.js';
+import { routes as systemRoutes } from '../api/routers/system/routes.js';
+import { Events } from '../events/index.js';
+import { SystemService, type Components } from '../system/index.js';
+import { binaryVersion } from '../system/host.js';
+import { ContainerdRuntime } from '../runtime/containerd/client.js';
+import { Supervisor } from '../runtime/containerd/supervisor.js';
+import { checkProtos } from '../runtime/containerd/protos.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ENGINE_VERSION } from '../version.js';
+import { PidFile } from './pidfile.js';
+import { loadOrCreateEngineId } from './engine-id.js';
+import { prepareTmpDir } from './tmpdir.js';
+import { listenersOf } from './listeners.js';
+
+/**
+ * The composition root: builds the services in the reference engine's start-up order and
+ * wires them together. It holds no operations of its own; those live in the subsystems.
+ */
+export class Daemon {
+  readonly config: Config;
+  readonly events: Events;
+  readonly #log: Log;
+  readonly #locks: PidFile[];
+  readonly #supervisor: Supervisor | undefined;
+  readonly #runtime: Runtime;
+  #server?: ApiServer;
+
+  private constructor(parts: {
+    config: Config; log: Log; locks: PidFile[]; supervisor: Supervisor | undefined; runtime: Runtime; events: Events;
+  }) {
+    this.config = parts.config;
+    this.#log = parts.log;
+    this.#locks = parts.locks;
+    this.#supervisor = parts.supervisor;
+    this.#runtime = parts.runtime;
+    this.events = parts.events;
+  }
+
+  get supervisor(): Supervisor | undefined { return this.#supervisor; }
+  get server(): ApiServer | undefined { return this.#server; }
+
+  /** NewDaemon: everything up to, and including, listening on the API sockets. */
+  static async start(config: Config, log: Log): Promise<Daemon> {
+    for (const w of config.warnings) log.warn(w);
+    checkProtos();
+    await ensureDir(config.dataRoot, 0o711);
+    await ensureDir(config.execRoot, 0o700);
+    await ensureDir(dirname(config.pidfile), 0o755);
+    const locks = await takeLocks(config);
+    let supervisor: Supervisor | undefined;
+    try {
+      supervisor = config.containerd
+        ? undefined
+        : new Supervisor({
+          log: log.child({ module: 'containerd' }),
+          root: join(config.dataRoot, 'containerd', 'daemon'),
+          stateDir: join(config.execRoot, 'containerd'),
+          debug: config.debug,
+        });
+      // containerd takes the longest to come up: start it first, prepare the rest meanwhile.
+      const started = supervisor?.start();
+      const [, engineId, binaries] = await Promise.all([
+        prepareTmpDir(config.dataRoot, log),
+        loadOrCreateEngineId(config.dataRoot),
+        probeBinaries(config),
+        started,
+      ]);
+      const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
+      await supervisor?.waitForSocket(20_000);
+      const runtime = new ContainerdRuntime(socket);
+      await runtime.ready(20_000);
+      const components: Components = { ...binaries, containerd: (await runtime.version()).containerd };
+      if (supervisor) {
+        supervisor.onRestart = () => {
+          void runtime.ready(20_000)
+            .then(() => log.info('containerd is back'))
+            .catch((err: unknown) => log.error({ err }, 'containerd did not come back'));
+        };
+      }
+      const events = new Events();
+      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events });
+      const runtimes = runtimesOf(config, components);
+      const system = new SystemService({
+        config, engineId, components: () => components,
+        containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+        images: () => 0,
+        storage: () => ({ driver: config.storageDriver || 'overlay2', status: [] }),
+        eventListeners: () => events.listeners,
+        runtimes: () => runtimes,
+        warnings: () => config.warnings,
+      });
+      const server = new ApiServer({
+        log: log.child({ module: 'api' }),
+        serverHeader: `Docker/${ENGINE_VERSION} (linux)`,
+        experimental: config.experimental,
+        routes: systemRoutes({
+          experimental: config.experimental,
+          version: () => system.version(),
+          info: () => system.info(),
+          events: (opts) => events.subscribe(opts),
+        }),
+      });
+      daemon.#server = server;
+      await server.listen(listenersOf(config));
+      for (const h of config.hosts) log.info({ host: h }, 'API listen on ' + h.replace(/^unix:\/\//, ''));
+      log.info({ version: ENGINE_VERSION, containerd: components.containerd?.version }, 'Daemon has completed initialization');
+      return daemon;
+    } catch (err) {
+      await supervisor?.stop().catch(() => {});
+      await Promise.all(locks.map((l) => l.release()));
+      throw err;
+    }
+  }
+
+  /** Shutdown: stop serving, stop what runs (later issues), stop containerd, let go of the locks. */
+  async shutdown(): Promise<void> {
+    this.#log.info('Processing signal, shutting down');
+    await this.#server?.close();
+    this.events.close();
+    this.#runtime.close();
+    await this.#supervisor?.stop();
+    await Promise.all(this.#locks.map((l) => l.release()));
+    this.#log.info('Daemon shutdown complete');
+  }
+}
+
+async function takeLocks(config: Config): Promise<PidFile[]> {
+  const locks: PidFile[] = [];
+  try {
+    locks.push(await PidFile.take(config.pidfile,
+      (pid) => `pid file found, ensure berthd is not running or delete ${config.pidfile}` + (pid ? ` (held by pid ${pid})` : '')));
+    for (const [what, dir] of [['exec root', config.execRoot], ['data root', config.dataRoot]] as const) {
+      const path = join(dir, 'berthd.lock');
+      // A pid file inside the directory already holds it.
+      if (dirname(config.pidfile) === dir) continue;
+      locks.push(await PidFile.take(path,
+        (pid) => `${what} ${dir} is in use by another berthd (pid ${pid}); stop it, or delete ${path} if it is not running`));
+    }
+    return locks;
+  } catch (err) {
+    await Promise.all(locks.map((l) => l.release()));
+    throw err;
+  }
+}
+
+async function probeBinaries(config: Config): Promise<Omit<Components, 'containerd'>> {
+  const [runc, crun, init] = await Promise.all([
+    binaryVersion('runc'), binaryVersion('crun'), binaryVersion(config.initPath || 'tini'),
+  ]);
+  const known: Record<string, unknown> = { runc, crun, ...config.runtimes };
+  if (!known[config.defaultRuntime]) {
+    throw new ConfigError(`default runtime ${config.defaultRuntime} is not installed or not configured`);
+  }
+  return { ...(runc ? { runc } : {}), ...(crun ? { crun } : {}), ...(init ? { init } : {}) };
+}
+
+function runtimesOf(config: Config, c: Components): Record<string, { path: string; runtimeArgs?: string[] }> {
+  const r: Record<string, { path: string; runtimeArgs?: string[] }> = {};
+  if (c.runc) r.runc = { path: 'runc' };
+  if (c.crun) r.crun = { path: 'crun' };
+  return { ...r, ...config.runtimes };
+}

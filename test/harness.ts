@@ -1,0 +1,198 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+
+/**
+ * Starts a real berthd for a test: its own socket, data root, exec root, bridge name and
+ * subnet in a temp directory, so test files can run side by side. `stop()` ends it and
+ * checks that no process, mount or socket it made is left behind.
+ */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BERTHD = join(ROOT, 'bin', 'berthd');
+
+export interface StartOptions {
+  /** Extra dockerd-style flags. */
+  args?: string[];
+  /** daemon.json content written to the daemon's own config file. */
+  config?: Record<string, unknown>;
+  /** Reuse the directories of an earlier daemon (restart tests). */
+  dir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let subnetCounter = 0;
+
+export class TestDaemon {
+  readonly dir: string;
+  readonly socket: string;
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly bridge: string;
+  readonly subnet: string;
+  readonly #child: ChildProcess;
+  #stderr = '';
+  #exited: Promise<number | null>;
+
+  private constructor(dir: string, child: ChildProcess, bridge: string, subnet: string) {
+    this.dir = dir;
+    this.socket = join(dir, 'berth.sock');
+    this.dataRoot = join(dir, 'data');
+    this.execRoot = join(dir, 'exec');
+    this.bridge = bridge;
+    this.subnet = subnet;
+    this.#child = child;
+    child.stderr!.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
+    this.#exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  }
+
+  get pid(): number { return this.#child.pid!; }
+  get logs(): string { return this.#stderr; }
+  get host(): string { return `unix://${this.socket}`; }
+  get exited(): Promise<number | null> { return this.#exited; }
+
+  /** The flags the harness gives every daemon; `args` come after and may add more. */
+  static flags(dir: string): string[] {
+    return [
+      '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
+      '-H', `unix://${join(dir, 'berth.sock')}`, '--pidfile', join(dir, 'exec', 'berth.pid'),
+      '--config-file', join(dir, 'daemon.json'),
+    ];
+  }
+
+  static async start(opts: StartOptions = {}): Promise<TestDaemon> {
+    const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'bt-')));
+    await writeFile(join(dir, 'daemon.json'), JSON.stringify(opts.config ?? {}));
+    const id = randomBytes(2).toString('hex');
+    const n = (process.pid + subnetCounter++) % 200;
+    const child = spawn(process.execPath, [BERTHD, ...TestDaemon.flags(dir), ...(opts.args ?? [])], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
+    const d = new TestDaemon(dir, child, `bt${id}`, `10.213.${n}.0/24`);
+    await d.#waitReady(30_000);
+    return d;
+  }
+
+  async #waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited: number | null | undefined;
+    void this.#exited.then((c) => { exited = c; });
+    while (Date.now() < deadline) {
+      if (exited !== undefined) throw new Error(`berthd exited with ${exited} before it was ready:\n${this.#stderr}`);
+      try {
+        const r = await this.request('GET', '/_ping');
+        if (r.status === 200) return;
+      } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`berthd was not ready within ${timeoutMs} ms:\n${this.#stderr}`);
+  }
+
+  /** One raw API request over the daemon's socket. */
+  request(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}):
+    Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; json: () => any }> {
+    return rawRequest(this.socket, method, path, opts);
+  }
+
+  /** Runs the real docker CLI against this daemon. */
+  docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+    return run('docker', args, { env: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.dir, 'docker-config') }, ...opts });
+  }
+
+  dockerode(): Docker {
+    return new Docker({ socketPath: this.socket });
+  }
+
+  async containerdPid(): Promise<number | undefined> {
+    const text = await readFile(join(this.execRoot, 'containerd', 'containerd.pid'), 'utf8').catch(() => '');
+    return Number(text.trim()) || undefined;
+  }
+
+  /** Sends a signal and waits for the exit code, killing the daemon if it hangs. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeoutMs);
+    const code = await this.#exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /**
+   * Stops the daemon if it runs, checks that it left nothing behind, and removes its
+   * directory. Returns the leaks found (empty when clean); cleans them up either way.
+   */
+  async cleanup(opts: { keepDir?: boolean } = {}): Promise<string[]> {
+    const containerd = await this.containerdPid();
+    await this.stop();
+    const leaks: string[] = [];
+    if (containerd && alive(containerd)) {
+      leaks.push(`containerd ${containerd} still running`);
+      try { process.kill(containerd, 'SIGKILL'); } catch { /* gone */ }
+    }
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(this.dir));
+    for (const m of mounts) {
+      leaks.push(`mount left: ${m}`);
+      await run('umount', ['-l', m.split(' ')[4]!]);
+    }
+    if (await exists(this.socket)) leaks.push(`socket left: ${this.socket}`);
+    if (!opts.keepDir) await rm(this.dir, { recursive: true, force: true });
+    return leaks;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try { process.kill(pid, 0); } catch { return false; }
+  return true;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try { await access(path); return true; } catch { return false; }
+}
+
+export function rawRequest(socketPath: string, method: string, path: string,
+  opts: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; json: () => any }> {
+  return new Promise((resolve, reject) => {
+    const payload = opts.body === undefined ? undefined
+      : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const req = http.request({
+      socketPath, method, path,
+      headers: { ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...opts.headers },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.end(payload);
+  });
+}
+
+/** Runs a program with a time limit, collecting its output. */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}):
+  Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, {
+      env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024,
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin?.end();
+  });
+}
