@@ -30,14 +30,16 @@ export interface TlsConfig {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface Config {
-  /** Listen addresses as given: unix:///path, tcp://host:port, fd:// is refused. */
+  /** Listen addresses as full URLs: unix:///path or tcp://host:port (fd:// is refused). */
   hosts: string[];
   dataRoot: string;
   execRoot: string;
   pidfile: string;
   /** Address of an existing containerd; empty means berthd starts and supervises its own. */
   containerd: string;
+  /** The daemon.json that was read, or would have been (a missing default file is not an error). */
   configFile: string;
+  /** The effective level: 'debug' whenever debug is on, as dockerd's -D forces it. */
   logLevel: LogLevel;
   debug: boolean;
   /** Empty means: pick at first start (overlay2 where supported, else vfs). */
@@ -98,6 +100,17 @@ export interface Config {
   noNewPrivileges: boolean;
   seccompProfile: string;
   oomScoreAdjust: number;
+
+  // Accepted because users' daemon.json files commonly carry them; kept so the daemon can act on them.
+  selinuxEnabled: boolean;
+  rawLogs: boolean;
+  logFormat: 'text' | 'json';
+  /** IPC mode of containers that do not ask for one. */
+  defaultIpcMode: 'private' | 'shareable';
+  /** cgroup namespace mode of containers that do not ask for one: private on cgroup v2 hosts, else host. */
+  defaultCgroupnsMode: 'private' | 'host';
+  /** daemon.json "features" (e.g. {"buildkit": false}). */
+  features: Record<string, boolean>;
 
   /** Non-fatal findings of validation, logged at start and listed in `docker info`. */
   warnings: string[];

@@ -57,7 +57,7 @@ export class SystemService {
       Version: ENGINE_VERSION,
       Details: {
         ApiVersion: API_VERSION, Arch: goArch(), BuildTime: '', Experimental: String(this.#deps.config.experimental),
-        GitCommit: GIT_COMMIT, GoVersion: `node${process.version}`, KernelVersion: os.release(),
+        GitCommit: GIT_COMMIT, GoVersion: `node ${process.version}`, KernelVersion: os.release(),
         MinAPIVersion: MIN_API_VERSION, Os: 'linux', Berth: BERTH_VERSION,
       },
     };
@@ -72,7 +72,7 @@ export class SystemService {
       ApiVersion: API_VERSION,
       MinAPIVersion: MIN_API_VERSION,
       GitCommit: GIT_COMMIT,
-      GoVersion: `node${process.version}`,
+      GoVersion: `node ${process.version}`,
       Os: 'linux',
       Arch: goArch(),
       KernelVersion: os.release(),

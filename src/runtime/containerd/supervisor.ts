@@ -51,7 +51,6 @@ export class Supervisor {
       this.#watchAdopted();
       return;
     }
-    await writeFileAtomic(this.#configFile, this.#config());
     await this.#spawn();
   }
 
@@ -102,6 +101,9 @@ export class Supervisor {
   }
 
   async #spawn(): Promise<void> {
+    // Written on every spawn: a restart must not depend on a file someone may have removed.
+    await ensureDir(this.#opts.stateDir, 0o700);
+    await writeFileAtomic(this.#configFile, this.#config());
     await rm(this.socket, { force: true });
     const logFd = openSync(join(this.#opts.stateDir, 'containerd.log'), 'a', 0o600);
     try {
