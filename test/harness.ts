@@ -1,5 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,9 +152,15 @@ export class TestDaemon {
   }
 }
 
+/** True while the process exists and is not a zombie waiting for its parent to reap it. */
 export function alive(pid: number): boolean {
   try { process.kill(pid, 0); } catch { return false; }
-  return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 export async function exists(path: string): Promise<boolean> {

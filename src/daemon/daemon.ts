@@ -9,7 +9,7 @@ import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
 import { ContainerdRuntime } from '../runtime/containerd/client.js';
-import { Supervisor } from '../runtime/containerd/supervisor.js';
+import { Supervisor, waitServing } from '../runtime/containerd/supervisor.js';
 import { checkProtos } from '../runtime/containerd/protos.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ENGINE_VERSION } from '../version.js';
@@ -65,17 +65,25 @@ export class Daemon {
         });
       // containerd takes the longest to come up: start it first, prepare the rest meanwhile.
       const started = supervisor?.start();
+      const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
+      const runtime = new ContainerdRuntime(socket);
       const [, engineId, binaries] = await Promise.all([
         prepareTmpDir(config.dataRoot, log),
         loadOrCreateEngineId(config.dataRoot),
         probeBinaries(config),
         started,
       ]);
-      const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
-      await supervisor?.waitForSocket(20_000);
-      const runtime = new ContainerdRuntime(socket);
-      await runtime.ready(20_000);
-      const components: Components = { ...binaries, containerd: (await runtime.version()).containerd };
+      await waitServing(socket, 20_000);
+      // grpc-js and the protos load only after the sockets listen: their parsing would delay
+      // the first answer. The first /version or /info waits for containerd's own version.
+      let components: Promise<Components> | undefined;
+      const readComponents = () => runtime.version().then(
+        (v): Components => ({ ...binaries, containerd: v.containerd }),
+        (err: unknown) => {
+          log.error({ err }, 'could not read containerd version');
+          return binaries;
+        },
+      );
       if (supervisor) {
         supervisor.onRestart = () => {
           void runtime.ready(20_000)
@@ -85,9 +93,9 @@ export class Daemon {
       }
       const events = new Events();
       const daemon = new Daemon({ config, log, locks, supervisor, runtime, events });
-      const runtimes = runtimesOf(config, components);
+      const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
-        config, engineId, components: () => components,
+        config, engineId, components: () => (components ??= readComponents()),
         containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
         images: () => 0,
         storage: () => ({ driver: config.storageDriver || 'overlay2', status: [] }),
@@ -109,7 +117,8 @@ export class Daemon {
       daemon.#server = server;
       await server.listen(listenersOf(config));
       for (const h of config.hosts) log.info({ host: h }, 'API listen on ' + h.replace(/^unix:\/\//, ''));
-      log.info({ version: ENGINE_VERSION, containerd: components.containerd?.version }, 'Daemon has completed initialization');
+      log.info({ version: ENGINE_VERSION }, 'Daemon has completed initialization');
+      setImmediate(() => { components ??= readComponents(); });
       return daemon;
     } catch (err) {
       await supervisor?.stop().catch(() => {});
@@ -160,7 +169,7 @@ async function probeBinaries(config: Config): Promise<Omit<Components, 'containe
   return { ...(runc ? { runc } : {}), ...(crun ? { crun } : {}), ...(init ? { init } : {}) };
 }
 
-function runtimesOf(config: Config, c: Components): Record<string, { path: string; runtimeArgs?: string[] }> {
+function runtimesOf(config: Config, c: Omit<Components, 'containerd'>): Record<string, { path: string; runtimeArgs?: string[] }> {
   const r: Record<string, { path: string; runtimeArgs?: string[] }> = {};
   if (c.runc) r.runc = { path: 'runc' };
   if (c.crun) r.crun = { path: 'crun' };

@@ -27,7 +27,7 @@ export interface ContainerCounts {
 export interface SystemDeps {
   config: Config;
   engineId: string;
-  components: () => Components;
+  components: () => Promise<Components>;
   containers: () => ContainerCounts;
   images: () => number;
   storage: () => { driver: string; status: Array<[string, string]> };
@@ -50,8 +50,8 @@ export class SystemService {
     this.#deps = deps;
   }
 
-  version(): VersionInfo {
-    const c = this.#deps.components();
+  async version(): Promise<VersionInfo> {
+    const c = await this.#deps.components();
     const engine: ComponentVersion = {
       Name: 'Engine',
       Version: ENGINE_VERSION,
@@ -81,9 +81,9 @@ export class SystemService {
     };
   }
 
-  info(): Info {
+  async info(): Promise<Info> {
     const { config } = this.#deps;
-    const c = this.#deps.components();
+    const c = await this.#deps.components();
     const counts = this.#deps.containers();
     const storage = this.#deps.storage();
     const g = this.#cgroups;

@@ -24,11 +24,20 @@ export class ContainerdRuntime implements Runtime {
     this.#address = `unix://${socketPath}`;
   }
 
+  #loading?: Promise<void>;
+
+  /** Loads grpc-js and the protos; start-up calls it early so it overlaps containerd's boot. */
+  preload(): Promise<void> {
+    this.#loading ??= (async () => {
+      const [grpc, protos] = await Promise.all([import('@grpc/grpc-js'), loadProtos(['version'])]);
+      this.#grpc = grpc;
+      this.#protos = protos;
+    })();
+    return this.#loading;
+  }
+
   async #load(): Promise<void> {
-    if (this.#protos) return;
-    const [grpc, protos] = await Promise.all([import('@grpc/grpc-js'), loadProtos(['version'])]);
-    this.#grpc = grpc;
-    this.#protos = protos;
+    await this.preload();
   }
 
   async #client(path: string): Promise<Client> {

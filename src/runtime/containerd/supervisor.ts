@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { access, readFile, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '../../lib/log.js';
 import { ensureDir, writeFileAtomic } from '../../lib/atomic.js';
@@ -52,16 +53,6 @@ export class Supervisor {
       return;
     }
     await this.#spawn();
-  }
-
-  /** Resolves once the socket file exists: connecting earlier only arms grpc's back-off. */
-  async waitForSocket(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try { await access(this.socket); return; } catch { /* not yet */ }
-      if (Date.now() > deadline) throw new Error(`containerd socket ${this.socket} did not appear within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 
   #config(): string {
@@ -174,5 +165,23 @@ export class Supervisor {
     this.#stopping = true;
     if (this.#watch) clearInterval(this.#watch);
     this.#child?.unref();
+  }
+}
+
+/**
+ * Resolves once something accepts connections on the unix socket: containerd serves its API
+ * from that moment. Cheaper than a gRPC call, which would first need grpc-js and the protos.
+ */
+export async function waitServing(socket: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = createConnection(socket);
+      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`containerd is not serving on ${socket} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }

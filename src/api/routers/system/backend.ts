@@ -4,8 +4,8 @@ import type { Filters } from '../../filters.js';
 
 /** What the system routes need from the daemon. */
 export interface SystemBackend {
-  version(): VersionInfo;
-  info(): Info;
+  version(): Promise<VersionInfo>;
+  info(): Promise<Info>;
   /** Buffered events in [since, until] then live ones until `until` or the signal. */
   events(opts: { since?: bigint; until?: bigint; filters: Filters; signal: AbortSignal }): AsyncIterable<EventMessage>;
   experimental: boolean;
