@@ -1,0 +1,22 @@
+export {
+  DEFAULT_DOMAIN,
+  DEFAULT_TAG,
+  NAME_TOTAL_LENGTH_MAX,
+  familiarName,
+  familiarString,
+  isDigest,
+  isNameOnly,
+  isNamed,
+  parseAnyReference,
+  parseDigest,
+  parseNormalizedNamed,
+  referenceString,
+  tagNameOnly,
+  trimNamed,
+  withDigest,
+  withTag,
+  type AnyReference,
+  type DigestReference,
+  type Reference,
+} from './reference.js';
+export { REPOSITORIES_FILE, ReferenceStore, ReferenceStoreLoadError, type Association } from './store.js';
