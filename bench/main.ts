@@ -112,6 +112,7 @@ async function runScenario(s: Scenario, n: number, engines: Engine[], ctx: Conte
       current = e;
       if (s.mode === 'running' && !e.running) await e.start();
       if (s.mode === 'cold') warnings.push(...(await e.stop()));
+      if (s.setup) await s.setup(e, ctx);
     }
     for (let i = 0; i < s.warmup; i++) {
       for (const e of engines) { current = e; await s.sample(e, ctx); }
@@ -214,7 +215,7 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
     }
-    const ctx: Context = { docker: opts.docker, dockerConfig, idleMs: opts.idleMs };
+    const ctx: Context = { docker: opts.docker, dockerConfig, idleMs: opts.idleMs, scratch: dockerConfig };
     for (const s of selected) {
       const n = opts.iterations(s);
       progress(`${s.name}: ${n} iterations (${s.description})`);

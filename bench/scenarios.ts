@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Engine } from './engines.js';
 import { request } from './http.js';
 import { sleep } from './proc.js';
+import { bigImage, manyImages } from './fixtures.js';
 
 /** One measurement: the value reported, and optionally its parts (e.g. RSS per process). */
 export interface Sample {
@@ -18,6 +19,8 @@ export interface Context {
   dockerConfig: string;
   /** How long a daemon sits idle before its RSS is read. */
   idleMs: number;
+  /** A directory for fixtures (image archives) shared by the scenarios of one run. */
+  scratch: string;
 }
 
 /**
@@ -39,6 +42,8 @@ export interface Scenario {
   iterations: number;
   /** Unmeasured samples per engine before the measured ones. */
   warmup: number;
+  /** Once per engine, before its warm-up samples (e.g. load the images a scenario lists). */
+  setup?(e: Engine, ctx: Context): Promise<void>;
   sample(e: Engine, ctx: Context): Promise<Sample>;
 }
 
@@ -111,11 +116,53 @@ export const scenarios: Scenario[] = [
       }
     },
   },
+  {
+    name: 'load-300mb',
+    group: 'images',
+    description: '`docker load` of a 300 MB, 10-layer image (removed again between samples)',
+    unit: 'ms',
+    mode: 'running',
+    iterations: 3,
+    warmup: 0,
+    async setup(e, ctx) {
+      await bigImage(ctx.scratch);
+      await cli(ctx.docker, ['rmi', '-f', 'bench/big:300mb'], env(e, ctx)).catch(() => {});
+    },
+    async sample(e, ctx) {
+      const path = await bigImage(ctx.scratch);
+      const t0 = performance.now();
+      await cli(ctx.docker, ['load', '-q', '-i', path], env(e, ctx), 600_000);
+      const ms = performance.now() - t0;
+      await cli(ctx.docker, ['rmi', 'bench/big:300mb'], env(e, ctx));
+      return { value: ms };
+    },
+  },
+  {
+    name: 'images-1000',
+    group: 'images',
+    description: '`docker images` with 1,000 images',
+    unit: 'ms',
+    mode: 'running',
+    iterations: 15,
+    warmup: 2,
+    async setup(e, ctx) {
+      await cli(ctx.docker, ['load', '-q', '-i', await manyImages(ctx.scratch)], env(e, ctx), 600_000);
+    },
+    async sample(e, ctx) {
+      const t0 = performance.now();
+      await cli(ctx.docker, ['images'], env(e, ctx));
+      return { value: performance.now() - t0 };
+    },
+  },
 ];
 
-function cli(file: string, args: string[], env: Record<string, string>): Promise<void> {
+function env(e: Engine, ctx: Context): Record<string, string> {
+  return { DOCKER_HOST: e.host, DOCKER_CONFIG: ctx.dockerConfig };
+}
+
+function cli(file: string, args: string[], env: Record<string, string>, timeout = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { env: { ...process.env, ...env }, timeout: 30_000 }, (err, _stdout, stderr) => {
+    execFile(file, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
       if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve();
     });

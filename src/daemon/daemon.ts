@@ -5,6 +5,8 @@ import { ConfigError } from '../lib/errors.js';
 import { ensureDir } from '../lib/atomic.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
+import { routes as imageRoutes } from '../api/routers/images/routes.js';
+import { Images } from '../image/index.js';
 import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
@@ -29,10 +31,12 @@ export class Daemon {
   readonly #locks: PidFile[];
   readonly #supervisor: Supervisor | undefined;
   readonly #runtime: Runtime;
+  readonly #images: Images;
   #server?: ApiServer;
 
   private constructor(parts: {
     config: Config; log: Log; locks: PidFile[]; supervisor: Supervisor | undefined; runtime: Runtime; events: Events;
+    images: Images;
   }) {
     this.config = parts.config;
     this.#log = parts.log;
@@ -40,6 +44,7 @@ export class Daemon {
     this.#supervisor = parts.supervisor;
     this.#runtime = parts.runtime;
     this.events = parts.events;
+    this.#images = parts.images;
   }
 
   get supervisor(): Supervisor | undefined { return this.#supervisor; }
@@ -67,8 +72,14 @@ export class Daemon {
       const started = supervisor?.start();
       const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
       const runtime = new ContainerdRuntime(socket);
-      const [, engineId, binaries] = await Promise.all([
-        prepareTmpDir(config.dataRoot, log),
+      const events = new Events();
+      const [images, engineId, binaries] = await Promise.all([
+        prepareTmpDir(config.dataRoot, log).then((tmpDir) => Images.open({
+          dataRoot: config.dataRoot, storageDriver: config.storageDriver, tmpDir, events,
+          // Containers arrive with the containers issue; until then no image is in use.
+          users: { usedBy: () => [] },
+          log: log.child({ module: 'image' }),
+        })),
         loadOrCreateEngineId(config.dataRoot),
         probeBinaries(config),
         started,
@@ -91,14 +102,13 @@ export class Daemon {
             .catch((err: unknown) => log.error({ err }, 'containerd did not come back'));
         };
       }
-      const events = new Events();
-      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events });
+      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images });
       const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
         config, engineId, components: () => (components ??= readComponents()),
         containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
-        images: () => 0,
-        storage: () => ({ driver: config.storageDriver || 'overlay2', status: [] }),
+        images: () => images.service.stores.images.all().length,
+        storage: () => ({ driver: images.driver.name, status: images.driver.status() }),
         eventListeners: () => events.listeners,
         runtimes: () => runtimes,
         warnings: () => config.warnings,
@@ -107,12 +117,25 @@ export class Daemon {
         log: log.child({ module: 'api' }),
         serverHeader: `Docker/${ENGINE_VERSION} (linux)`,
         experimental: config.experimental,
-        routes: systemRoutes({
-          experimental: config.experimental,
-          version: () => system.version(),
-          info: () => system.info(),
-          events: (opts) => events.subscribe(opts),
-        }),
+        routes: [
+          ...systemRoutes({
+            experimental: config.experimental,
+            version: () => system.version(),
+            info: () => system.info(),
+            events: (opts) => events.subscribe(opts),
+          }),
+          ...imageRoutes({
+            list: (o) => images.service.list(o),
+            inspect: (n) => images.service.inspect(n),
+            history: (n) => images.service.history(n),
+            tag: (n, repo, tag) => images.service.tag(n, repo, tag),
+            remove: (n, o) => images.service.remove(n, o),
+            prune: (f) => images.service.prune(f),
+            load: (input, signal) => images.load(input, signal),
+            save: (names) => images.save(names),
+            import: (input, o) => images.import(input, o),
+          }),
+        ],
       });
       daemon.#server = server;
       await server.listen(listenersOf(config));
@@ -132,6 +155,7 @@ export class Daemon {
     this.#log.info('Processing signal, shutting down');
     await this.#server?.close();
     this.events.close();
+    await this.#images.close();
     this.#runtime.close();
     await this.#supervisor?.stop();
     await Promise.all(this.#locks.map((l) => l.release()));

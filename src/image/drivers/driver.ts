@@ -1,0 +1,28 @@
+/**
+ * A graph driver keeps layer directories on disk. A layer directory is named by a cache ID
+ * (64 hex chosen by the layer store); `get` gives the path of the layer's whole filesystem
+ * view (mounting it if the driver needs to), `diffPath` the directory holding only the
+ * layer's own changes, where a tar diff is applied.
+ */
+export interface GraphDriver {
+  readonly name: 'overlay2' | 'vfs';
+  /** Creates layer `id` on top of `parent` (or empty). */
+  create(id: string, parent: string | undefined): Promise<void>;
+  /** A container's read-write (or init) layer. */
+  createReadWrite(id: string, parent: string | undefined): Promise<void>;
+  /** Unmounts if needed and removes everything the layer had. */
+  remove(id: string): Promise<void>;
+  exists(id: string): Promise<boolean>;
+  /** Mounts (reference counted) and returns the layer's full filesystem view. */
+  get(id: string): Promise<string>;
+  /** Drops a reference taken by get; unmounts at zero. */
+  put(id: string): Promise<void>;
+  /** This layer's own changes: overlay2's diff dir, vfs's whole copy. */
+  diffPath(id: string): string;
+  /** How whiteouts are stored: overlay2 as 0/0 char devices, vfs by deleting the path. */
+  readonly whiteouts: 'overlay' | 'delete';
+  /** Rows for `docker info`. */
+  status(): Array<[string, string]>;
+  /** Unmounts everything this driver mounted (shutdown). */
+  cleanup(): Promise<void>;
+}

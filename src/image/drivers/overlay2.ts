@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, readlink, rm, symlink, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { native, MNT_DETACH } from '../../lib/native.js';
+import { NotFound, SystemError } from '../../lib/errors.js';
+import type { GraphDriver } from './driver.js';
+
+/**
+ * overlay2 as dockerd lays it out under `<data-root>/overlay2`:
+ *   l/<26 chars>      a short symlink to ../<id>/diff, so that 120+ lower layers fit in the
+ *                     one page the kernel allows for mount options
+ *   <id>/diff         the layer's own files
+ *   <id>/link         its short name
+ *   <id>/lower        l/A:l/B:... of every layer below, nearest first
+ *   <id>/work, merged for a mounted layer with a parent
+ * A layer without a parent is never mounted: its diff is its whole view.
+ */
+const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+export class Overlay2 implements GraphDriver {
+  readonly name = 'overlay2' as const;
+  readonly whiteouts = 'overlay' as const;
+  readonly #home: string;
+  readonly #mounts = new Map<string, number>();
+  readonly #backing: string;
+
+  constructor(home: string, backing = 'extfs') {
+    this.#home = home;
+    this.#backing = backing;
+  }
+
+  static async supported(home: string): Promise<boolean> {
+    const fs = await readFile('/proc/filesystems', 'utf8').catch(() => '');
+    if (!/\toverlay\n/.test(fs)) return false;
+    // Mount one for real: overlay refuses some backing filesystems (overlay on overlay, ...).
+    const probe = join(home, `probe-${randomBytes(4).toString('hex')}`);
+    try {
+      await Promise.all(['lower', 'upper', 'work', 'merged'].map((d) => mkdir(join(probe, d), { recursive: true })));
+      native.mount('overlay', join(probe, 'merged'), 'overlay', 0,
+        `lowerdir=${join(probe, 'lower')},upperdir=${join(probe, 'upper')},workdir=${join(probe, 'work')}`, '');
+      native.umount2(join(probe, 'merged'), MNT_DETACH);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await rm(probe, { recursive: true, force: true });
+    }
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.#home, 'l'), { recursive: true, mode: 0o700 });
+  }
+
+  #dir(id: string): string {
+    if (!/^[0-9a-f]{64}(-init)?$/.test(id)) throw new SystemError(`invalid layer id ${id}`);
+    return join(this.#home, id);
+  }
+
+  diffPath(id: string): string { return join(this.#dir(id), 'diff'); }
+
+  async create(id: string, parent: string | undefined): Promise<void> {
+    const dir = this.#dir(id);
+    await mkdir(dir, { mode: 0o700 });
+    await mkdir(join(dir, 'diff'), { mode: 0o755 });
+    const link = Array.from(randomBytes(26), (b) => LINK_CHARS[b % LINK_CHARS.length]).join('');
+    await symlink(join('..', id, 'diff'), join(this.#home, 'l', link));
+    await writeFile(join(dir, 'link'), link);
+    if (!parent) return;
+    const pdir = this.#dir(parent);
+    const [plink, plower] = await Promise.all([
+      readFile(join(pdir, 'link'), 'utf8'),
+      readFile(join(pdir, 'lower'), 'utf8').catch(() => ''),
+    ]);
+    await writeFile(join(dir, 'lower'), plower ? `l/${plink}:${plower}` : `l/${plink}`);
+    await mkdir(join(dir, 'work'), { mode: 0o700 });
+  }
+
+  createReadWrite(id: string, parent: string | undefined): Promise<void> {
+    return this.create(id, parent);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return access(this.#dir(id)).then(() => true, () => false);
+  }
+
+  async get(id: string): Promise<string> {
+    const dir = this.#dir(id);
+    const lower = await readFile(join(dir, 'lower'), 'utf8').catch(() => '');
+    if (!lower) {
+      if (!(await this.exists(id))) throw new NotFound(`layer ${id} does not exist`);
+      return join(dir, 'diff');
+    }
+    const merged = join(dir, 'merged');
+    const count = this.#mounts.get(id) ?? 0;
+    if (count === 0) {
+      await mkdir(merged, { recursive: true, mode: 0o700 });
+      // Relative to the driver home: short enough for the kernel's one-page option limit.
+      native.mount('overlay', merged, 'overlay', 0, `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work`, this.#home);
+    }
+    this.#mounts.set(id, count + 1);
+    return merged;
+  }
+
+  async put(id: string): Promise<void> {
+    const count = this.#mounts.get(id) ?? 0;
+    if (count === 0) return;
+    if (count > 1) {
+      this.#mounts.set(id, count - 1);
+      return;
+    }
+    this.#mounts.delete(id);
+    unmount(join(this.#dir(id), 'merged'));
+  }
+
+  async remove(id: string): Promise<void> {
+    const dir = this.#dir(id);
+    if (this.#mounts.has(id)) {
+      this.#mounts.delete(id);
+      unmount(join(dir, 'merged'));
+    }
+    const link = await readFile(join(dir, 'link'), 'utf8').catch(() => '');
+    if (link && /^[A-Z0-9]{26}$/.test(link)) await rm(join(this.#home, 'l', link), { force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  status(): Array<[string, string]> {
+    return [['Backing Filesystem', this.#backing], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']];
+  }
+
+  async cleanup(): Promise<void> {
+    for (const id of this.#mounts.keys()) unmount(join(this.#dir(id), 'merged'));
+    this.#mounts.clear();
+  }
+
+  /** For tests and debugging: where a short link points. */
+  async resolveLink(link: string): Promise<string> {
+    return readlink(join(this.#home, 'l', link));
+  }
+
+  static async backingFs(path: string): Promise<string> {
+    await stat(path);
+    return 'extfs';
+  }
+}
+
+function unmount(path: string): void {
+  try {
+    native.umount2(path, MNT_DETACH);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
