@@ -154,7 +154,16 @@ const hostile: Array<[string, () => Promise<Buffer>]> = [
   ])],
 ];
 
-for (const [what, make] of hostile) {
+// Small layers are spooled; large ones (over 1 MiB) are applied while the archive streams.
+for (const [what, make] of hostile.flatMap(([w, m]) => [
+  [w, m] as const,
+  [`${w} (large layer)`, async () => {
+    const t = await m();
+    const pad = await layerTar([{ name: 'padding', type: 'file', content: Buffer.alloc(1_500_000, 7) }]);
+    // The padding file first, then the hostile entries (drop the padding tar's end blocks).
+    return Buffer.concat([pad.subarray(0, pad.length - 1024), t]);
+  }] as const,
+])) {
   test(`docker load refuses ${what} with a 400 and leaves nothing behind`, async () => {
     const canary = await mkdtemp(join(tmpdir(), 'bt-canary-'));
     try {
@@ -230,4 +239,7 @@ test('a SIGKILL during a load leaves no half image after restart', async () => {
   }
   const layers = (await readdir(join(layerdb, 'overlay2', 'layerdb', 'sha256'))).sort();
   assert.deepEqual(layers, [...expected].sort());
+  // No layer directory of the cut load is left on disk either.
+  const dirsOnDisk = (await readdir(join(d.dataRoot, 'overlay2'))).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  assert.equal(dirsOnDisk.length, expected.size);
 });

@@ -10,6 +10,11 @@ export interface GraphDriver {
   create(id: string, parent: string | undefined): Promise<void>;
   /** A container's read-write (or init) layer. */
   createReadWrite(id: string, parent: string | undefined): Promise<void>;
+  /**
+   * Puts a layer created without a parent on top of `parent` after the fact (overlay2 only:
+   * its diff does not depend on what is below). Absent when the driver cannot.
+   */
+  attach?(id: string, parent: string): Promise<void>;
   /** Unmounts if needed and removes everything the layer had. */
   remove(id: string): Promise<void>;
   exists(id: string): Promise<boolean>;
@@ -21,6 +26,8 @@ export interface GraphDriver {
   diffPath(id: string): string;
   /** How whiteouts are stored: overlay2 as 0/0 char devices, vfs by deleting the path. */
   readonly whiteouts: 'overlay' | 'delete';
+  /** Every layer directory present, for removing what no layer refers to after a crash. */
+  list(): Promise<string[]>;
   /** Rows for `docker info`. */
   status(): Array<[string, string]>;
   /** Unmounts everything this driver mounted (shutdown). */

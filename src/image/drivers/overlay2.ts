@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, readlink, rm, symlink, writeFile, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, readlink, rm, symlink, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { native, MNT_DETACH } from '../../lib/native.js';
 import { NotFound, SystemError } from '../../lib/errors.js';
@@ -65,7 +65,11 @@ export class Overlay2 implements GraphDriver {
     const link = Array.from(randomBytes(26), (b) => LINK_CHARS[b % LINK_CHARS.length]).join('');
     await symlink(join('..', id, 'diff'), join(this.#home, 'l', link));
     await writeFile(join(dir, 'link'), link);
-    if (!parent) return;
+    if (parent) await this.attach(id, parent);
+  }
+
+  async attach(id: string, parent: string): Promise<void> {
+    const dir = this.#dir(id);
     const pdir = this.#dir(parent);
     const [plink, plower] = await Promise.all([
       readFile(join(pdir, 'link'), 'utf8'),
@@ -121,6 +125,10 @@ export class Overlay2 implements GraphDriver {
     const link = await readFile(join(dir, 'link'), 'utf8').catch(() => '');
     if (link && /^[A-Z0-9]{26}$/.test(link)) await rm(join(this.#home, 'l', link), { force: true });
     await rm(dir, { recursive: true, force: true });
+  }
+
+  async list(): Promise<string[]> {
+    return (await readdir(this.#home)).filter((n) => /^[0-9a-f]{64}(-init)?$/.test(n));
   }
 
   status(): Array<[string, string]> {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NotFound, SystemError } from '../../lib/errors.js';
@@ -57,6 +57,10 @@ export class Vfs implements GraphDriver {
   async put(): Promise<void> {}
 
   async remove(id: string): Promise<void> { await rm(this.#dir(id), { recursive: true, force: true }); }
+
+  async list(): Promise<string[]> {
+    return (await readdir(join(this.#home, 'dir'))).filter((n) => /^[0-9a-f]{64}(-init)?$/.test(n));
+  }
 
   status(): Array<[string, string]> { return []; }
 

@@ -45,6 +45,16 @@ export interface RWLayer {
   parent?: string;
 }
 
+/** A layer applied to disk but not yet part of the store (see prepareDetached). */
+export interface Pending {
+  readonly cacheId: string;
+  readonly diffId: string;
+  readonly size: number;
+  readonly tmp: string;
+  /** Created on top of its parent already; otherwise the driver attaches it at commit. */
+  readonly attached: boolean;
+}
+
 interface Entry extends Layer {
   refs: number;
 }
@@ -182,10 +192,21 @@ export class LayerStore {
     await rm(trash, { recursive: true, force: true });
   }
 
-  /** Removes layers that nothing references: left by a load that a crash cut short. */
+  /**
+   * Removes layers that nothing references, and driver directories that no layer or
+   * container owns: both are what a crash in the middle of a load leaves.
+   */
   async prune(): Promise<number> {
     let n = 0;
     await this.#lock.run(async () => {
+      const owned = new Set<string>();
+      for (const l of this.#layers.values()) owned.add(l.cacheId);
+      for (const m of this.#mounts.values()) { owned.add(m.mountId); owned.add(m.initId); }
+      for (const dir of await this.#driver.list()) {
+        if (owned.has(dir)) continue;
+        this.#log.info({ dir }, 'removing a layer directory no layer refers to');
+        await this.#driver.remove(dir);
+      }
       for (;;) {
         const orphan = [...this.#layers.values()].find((l) => l.refs <= 0);
         if (!orphan) break;
@@ -206,50 +227,90 @@ export class LayerStore {
     const parentLayer = parent ? this.#layers.get(parent) : undefined;
     if (parent && !parentLayer) throw new NotFound(`parent layer ${parent} does not exist`);
     if (parentLayer) parentLayer.refs++; // held while we work, so the parent cannot vanish
+    try {
+      const pending = await this.#prepare(tar, parentLayer?.cacheId);
+      return await this.commit(pending, parent);
+    } finally {
+      if (parentLayer) parentLayer.refs--;
+    }
+  }
+
+  /** True when the driver can apply a layer before knowing its parent (overlay2). */
+  get canPrepareDetached(): boolean { return this.#driver.attach !== undefined; }
+
+  /**
+   * Applies a tar as a layer whose parent is not known yet (docker load reads layers before
+   * the manifest that orders them). Nothing is visible until `commit`; `discard` drops it.
+   */
+  prepareDetached(tar: Readable): Promise<Pending> {
+    if (!this.#driver.attach) throw new SystemError(`the ${this.#driver.name} driver needs a layer's parent first`);
+    return this.#prepare(tar, undefined);
+  }
+
+  async #prepare(tar: Readable, parentCacheId: string | undefined): Promise<Pending> {
     const cacheId = randomBytes(32).toString('hex');
     const tmp = join(this.#db, 'tmp', `write-set-${randomBytes(8).toString('hex')}`);
-    let created = false;
+    let ok = false;
     try {
       await mkdir(tmp, { mode: 0o700 });
-      await this.#driver.create(cacheId, parentLayer?.cacheId);
-      created = true;
+      await this.#driver.create(cacheId, parentCacheId);
       const hash = createHash('sha256');
       const hashing = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } });
       const splitFile = createWriteStream(join(tmp, 'tar-split.json.gz'), { mode: 0o600 });
       const splitDone = new Promise<void>((resolve, reject) => { splitFile.on('close', resolve); splitFile.on('error', reject); });
       const source = new PassThrough();
       const piping = pipeline(tar, hashing, source);
-      const [{ size }] = await Promise.all([this.#applier.apply(cacheId, parentLayer?.cacheId, source, splitFile), piping]);
+      const [{ size }] = await Promise.all([this.#applier.apply(cacheId, parentCacheId, source, splitFile), piping]);
       await splitDone;
-      const diffId = `sha256:${hash.digest('hex')}`;
-      const id = chainOf(parent, diffId);
+      ok = true;
+      return { cacheId, diffId: `sha256:${hash.digest('hex')}`, size, tmp, attached: parentCacheId !== undefined };
+    } catch (err) {
+      throw err instanceof InvalidParameter || err instanceof Conflict ? err : new SystemError(`failed to register layer: ${(err as Error).message}`, { cause: err });
+    } finally {
+      if (!ok) {
+        await this.#driver.remove(cacheId).catch(() => {});
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** Drops a prepared layer that will not be committed. */
+  async discard(p: Pending): Promise<void> {
+    await this.#driver.remove(p.cacheId).catch(() => {});
+    await rm(p.tmp, { recursive: true, force: true });
+  }
+
+  /**
+   * Makes a prepared layer a layer of the store on top of `parent`, with one reference held
+   * for the caller; if that chain ID exists already, the prepared copy is dropped instead.
+   */
+  async commit(p: Pending, parent: string | undefined): Promise<Layer> {
+    const id = chainOf(parent, p.diffId);
+    let kept = false;
+    try {
       return await this.#lock.run(async () => {
         const existing = this.#layers.get(id);
         if (existing) {
           existing.refs++;
-          await this.#driver.remove(cacheId);
-          created = false;
-          if (parentLayer) parentLayer.refs--;
           return this.get(id)!;
         }
+        const parentLayer = parent ? this.#layers.get(parent) : undefined;
+        if (parent && !parentLayer) throw new NotFound(`parent layer ${parent} does not exist`);
+        if (!p.attached && parentLayer) await this.#driver.attach!(p.cacheId, parentLayer.cacheId);
         await Promise.all([
-          writeFile(join(tmp, 'diff'), diffId), writeFile(join(tmp, 'size'), String(size)),
-          writeFile(join(tmp, 'cache-id'), cacheId), ...(parent ? [writeFile(join(tmp, 'parent'), parent)] : []),
+          writeFile(join(p.tmp, 'diff'), p.diffId), writeFile(join(p.tmp, 'size'), String(p.size)),
+          writeFile(join(p.tmp, 'cache-id'), p.cacheId), ...(parent ? [writeFile(join(p.tmp, 'parent'), parent)] : []),
         ]);
-        await syncDir(tmp);
-        await rename(tmp, this.#dir(id));
+        await syncDir(p.tmp);
+        await rename(p.tmp, this.#dir(id));
         await syncDir(join(this.#db, 'sha256'));
-        // The parent's reference taken above now belongs to the child.
-        this.#layers.set(id, { chainId: id, diffId, size, cacheId, refs: 1, ...(parent ? { parent } : {}) });
-        created = false;
+        if (parentLayer) parentLayer.refs++; // the child's reference on its parent
+        this.#layers.set(id, { chainId: id, diffId: p.diffId, size: p.size, cacheId: p.cacheId, refs: 1, ...(parent ? { parent } : {}) });
+        kept = true;
         return this.get(id)!;
       });
-    } catch (err) {
-      if (parentLayer) parentLayer.refs--;
-      throw err instanceof InvalidParameter || err instanceof Conflict ? err : new SystemError(`failed to register layer: ${(err as Error).message}`, { cause: err });
     } finally {
-      if (created) await this.#driver.remove(cacheId).catch(() => {});
-      await rm(tmp, { recursive: true, force: true });
+      if (!kept) await this.discard(p);
     }
   }
 

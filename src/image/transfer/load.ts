@@ -8,7 +8,7 @@ import { InvalidParameter } from '../../lib/errors.js';
 import { readTar } from '../../archive/reader.js';
 import { decompressStream } from '../../archive/compression.js';
 import type { ImageConfig } from '../../types/image.js';
-import type { Layer } from '../layer/store.js';
+import type { Layer, Pending } from '../layer/store.js';
 import { chainIds } from '../layer/chain.js';
 import type { ImageService } from '../service.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly } from '../reference/reference.js';
@@ -21,11 +21,16 @@ export interface LoadMessage {
   stream?: string;
 }
 
-/** Files of the archive: small ones kept in memory, large ones spooled to the tmp dir. */
+/**
+ * Files of the archive: small ones kept in memory, large ones spooled to the tmp dir, and,
+ * where the driver allows it, large tars applied at once as layers whose parent is set when
+ * the manifest is read (one pass over the bytes instead of three).
+ */
 interface Spool {
   small: Map<string, Buffer>;
   large: Map<string, string>;
   links: Map<string, string>;
+  prepared: Map<string, Pending | Error>;
 }
 
 const SMALL = 1 << 20;
@@ -42,17 +47,22 @@ export async function loadImages(
   const dir = join(tmpRoot, `docker-import-${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   try {
-    const spool = await spoolArchive(input, dir, signal);
-    if (spool.small.has('manifest.json')) return await loadDockerArchive(svc, spool);
-    if (spool.small.has('index.json')) return await loadOciLayout(svc, spool);
-    throw new InvalidParameter('invalid archive: it has neither manifest.json nor index.json');
+    const spool = await spoolArchive(svc, input, dir, signal);
+    try {
+      if (spool.small.has('manifest.json')) return await loadDockerArchive(svc, spool);
+      if (spool.small.has('index.json')) return await loadOciLayout(svc, spool);
+      throw new InvalidParameter('invalid archive: it has neither manifest.json nor index.json');
+    } finally {
+      for (const p of spool.prepared.values()) if (!(p instanceof Error)) await svc.stores.layers.discard(p);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function spoolArchive(input: Readable, dir: string, signal?: AbortSignal): Promise<Spool> {
-  const spool: Spool = { small: new Map(), large: new Map(), links: new Map() };
+async function spoolArchive(svc: ImageService, input: Readable, dir: string, signal?: AbortSignal): Promise<Spool> {
+  const spool: Spool = { small: new Map(), large: new Map(), links: new Map(), prepared: new Map() };
+  const layers = svc.stores.layers;
   const tar = readTar(await decompressStream(input));
   let n = 0;
   for await (const entry of tar) {
@@ -67,6 +77,15 @@ async function spoolArchive(input: Readable, dir: string, signal?: AbortSignal):
         const chunks: Buffer[] = [];
         for await (const c of entry.body) chunks.push(c as Buffer);
         spool.small.set(name, Buffer.concat(chunks));
+      } else if (layers.canPrepareDetached && (await looksLikeTar(entry.body))) {
+        try {
+          spool.prepared.set(name, await layers.prepareDetached(await decompressStream(entry.body)));
+        } catch (err) {
+          // Refused only if the manifest really uses it as a layer.
+          if (!(err instanceof InvalidParameter)) throw err;
+          spool.prepared.set(name, err);
+          entry.body.resume();
+        }
       } else {
         const path = join(dir, String(n++));
         await pipeline(entry.body, createWriteStream(path, { mode: 0o600 }));
@@ -75,6 +94,35 @@ async function spoolArchive(input: Readable, dir: string, signal?: AbortSignal):
     }
   }
   return spool;
+}
+
+/** Peeks at a body: gzip, or a ustar/GNU header. The bytes read are put back. */
+async function looksLikeTar(body: Readable): Promise<boolean> {
+  const head = await peek(body, 512);
+  return head.length > 0 && ((head[0] === 0x1f && head[1] === 0x8b) || head.subarray(257, 262).toString('latin1') === 'ustar');
+}
+
+async function peek(body: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  while (len < n) {
+    const c = body.read() as Buffer | null;
+    if (c !== null) {
+      chunks.push(c);
+      len += c.length;
+      continue;
+    }
+    if (body.readableEnded || body.destroyed) break;
+    await new Promise<void>((resolve) => {
+      const done = () => { body.off('readable', done); body.off('end', done); body.off('close', done); resolve(); };
+      body.once('readable', done);
+      body.once('end', done);
+      body.once('close', done);
+    });
+  }
+  const head = Buffer.concat(chunks);
+  if (head.length > 0) body.unshift(head);
+  return head;
 }
 
 function resolveName(spool: Spool, name: string): string {
@@ -109,8 +157,21 @@ function parseJson<T>(b: Buffer, what: string): T {
 
 interface Candidate {
   config: Buffer;
-  layers: Array<() => Readable>;
+  /** Each layer: already applied (prepared), or a stream to apply. */
+  layers: Array<() => Pending | Error | Readable>;
   tags: string[];
+}
+
+function layerSource(spool: Spool, name: string): () => Pending | Error | Readable {
+  return () => {
+    const n = resolveName(spool, name);
+    const p = spool.prepared.get(n);
+    if (p) {
+      spool.prepared.delete(n);
+      return p;
+    }
+    return openFile(spool, name);
+  };
 }
 
 async function loadDockerArchive(svc: ImageService, spool: Spool): Promise<LoadMessage[]> {
@@ -119,7 +180,7 @@ async function loadDockerArchive(svc: ImageService, spool: Spool): Promise<LoadM
   if (!Array.isArray(manifest)) throw new InvalidParameter('invalid archive: manifest.json is not a list');
   const candidates = manifest.map((m): Candidate => ({
     config: readSmall(spool, m.Config),
-    layers: (m.Layers ?? []).map((l) => () => openFile(spool, l)),
+    layers: (m.Layers ?? []).map((l) => layerSource(spool, l)),
     tags: m.RepoTags ?? [],
   }));
   return registerAll(svc, candidates);
@@ -147,7 +208,7 @@ async function loadOciLayout(svc: ImageService, spool: Spool): Promise<LoadMessa
     if (!doc.config) throw new InvalidParameter(`invalid archive: ${desc.digest} is not an image manifest`);
     candidates.push({
       config: readSmall(spool, blob(doc.config)),
-      layers: (doc.layers ?? []).map((l) => () => openFile(spool, blob(l))),
+      layers: (doc.layers ?? []).map((l) => layerSource(spool, blob(l))),
       tags: name ? [name] : [],
     });
   };
@@ -178,7 +239,18 @@ async function registerAll(svc: ImageService, candidates: Candidate[]): Promise<
         if (layer) {
           layers.acquire(id);
         } else {
-          layer = await layers.register(await decompressStream(c.layers[i]!()), i > 0 ? chain[i - 1] : undefined);
+          const src = c.layers[i]!();
+          if (src instanceof Error) throw src;
+          const parent = i > 0 ? chain[i - 1] : undefined;
+          if (src instanceof Readable) {
+            layer = await layers.register(await decompressStream(src), parent);
+          } else {
+            if (src.diffId !== diffIds[i]) {
+              await layers.discard(src);
+              throw new InvalidParameter(`invalid diffID for layer ${i}: expected "${diffIds[i]}", got "${src.diffId}"`);
+            }
+            layer = await layers.commit(src, parent);
+          }
           if (layer.diffId !== diffIds[i]) {
             await layers.release(layer.chainId);
             throw new InvalidParameter(`invalid diffID for layer ${i}: expected "${diffIds[i]}", got "${layer.diffId}"`);
