@@ -212,8 +212,7 @@ export class LayerStore {
         if (!orphan) break;
         this.#log.info({ layer: orphan.chainId }, 'removing an unreferenced layer');
         orphan.refs = 1;
-        await this.#release(orphan.chainId);
-        n++;
+        n += (await this.#release(orphan.chainId)).length;
       }
     });
     return n;
