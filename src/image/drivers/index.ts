@@ -19,10 +19,12 @@ export async function openDriver(dataRoot: string, wanted: string, log: Log): Pr
   if (wanted && !(DRIVERS as readonly string[]).includes(wanted)) {
     throw new ConfigError(`error initializing graphdriver: driver not supported: ${wanted}`);
   }
+  // As dockerd's scanPriorDrivers: a driver whose home under the data root has content was
+  // chosen before, and is kept.
   const prior: string[] = [];
   for (const d of DRIVERS) {
-    const entries = await readdir(join(dataRoot, 'image', d, 'layerdb', 'sha256')).catch(() => [] as string[]);
-    if (entries.length > 0) prior.push(d);
+    const entries = await readdir(join(dataRoot, d)).catch(() => [] as string[]);
+    if (entries.some((e) => !e.startsWith('probe-'))) prior.push(d);
   }
   if (prior.length > 1 && !wanted) {
     throw new ConfigError(`${dataRoot} contains several valid graphdrivers: ${prior.join(', ')}; cleanup or explicitly choose storage driver (-s <DRIVER>)`);
