@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '../lib/log.js';
 import { writeFileAtomic } from '../lib/atomic.js';
@@ -36,26 +37,34 @@ export class ImageStore {
   get #content(): string { return join(this.#root, 'imagedb', 'content', 'sha256'); }
   get #metadata(): string { return join(this.#root, 'imagedb', 'metadata', 'sha256'); }
 
-  /** Opens the store; an image that is damaged or misses a layer is logged and skipped. */
+  /**
+   * Opens the store; an image that is damaged or misses a layer is logged and skipped. Reads
+   * are synchronous: this runs once at start-up, before the API listens, and a thousand small
+   * files read in a loop cost a fraction of as many promise round trips.
+   */
   static async open(opts: { root: string; layers: LayerStore; log: Log }): Promise<ImageStore> {
     const s = new ImageStore(opts.root, opts.layers);
     await mkdir(s.#content, { recursive: true, mode: 0o700 });
     await mkdir(s.#metadata, { recursive: true, mode: 0o700 });
-    await Promise.all((await readdir(s.#content)).map(async (hex) => {
-      if (!/^[0-9a-f]{64}$/.test(hex)) return;
+    const withMeta = new Set(readdirSync(s.#metadata));
+    const optional = (path: string) => { try { return readFileSync(path, 'utf8').trim() || undefined; } catch { return undefined; } };
+    for (const hex of readdirSync(s.#content)) {
+      if (!/^[0-9a-f]{64}$/.test(hex)) continue;
       try {
-        const raw = await readFile(join(s.#content, hex));
+        const raw = readFileSync(join(s.#content, hex));
         const img = s.#parse(raw);
         if (img.id !== `sha256:${hex}`) throw new Error('content does not match its digest');
         if (img.topLayer) opts.layers.acquire(img.topLayer);
-        const meta = join(s.#metadata, hex);
-        img.parent = (await readFile(join(meta, 'parent'), 'utf8').catch(() => '')).trim() || undefined;
-        img.lastTagTime = (await readFile(join(meta, 'lastUpdated'), 'utf8').catch(() => '')).trim() || undefined;
+        if (withMeta.has(hex)) {
+          const meta = join(s.#metadata, hex);
+          img.parent = optional(join(meta, 'parent'));
+          img.lastTagTime = optional(join(meta, 'lastUpdated'));
+        }
         s.#images.set(img.id, img);
       } catch (err) {
         opts.log.warn({ image: hex, err: (err as Error).message }, 'skipping a damaged image');
       }
-    }));
+    }
     return s;
   }
 
