@@ -71,7 +71,7 @@ export class Daemon {
       // containerd takes the longest to come up: start it first, prepare the rest meanwhile.
       const started = supervisor?.start();
       const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
-      const runtime = new ContainerdRuntime(socket);
+      const runtime = new ContainerdRuntime(socket, config.execRoot);
       const events = new Events();
       const [images, engineId, binaries] = await Promise.all([
         prepareTmpDir(config.dataRoot, log).then((tmpDir) => Images.open({

@@ -1,17 +1,50 @@
+import type { Readable, Writable } from 'node:stream';
+
 /**
- * The runtime is the one door to containerd. A "task" is a running container process tree
- * managed by a shim; everything above this interface speaks of containers and processes, and
- * nothing above it imports gRPC. The containers issue widens this interface with create,
- * start, signal, exec, resize, wait, delete, restore and stats.
+ * The runtime is the one door to containerd. A "task" is a container's running process tree
+ * managed by a shim; a "process" is the task's init process or an exec inside it. Everything
+ * above this interface speaks of containers and processes; nothing above it imports gRPC.
  */
 export interface RuntimeVersion {
   /** containerd's version and git revision, as containerd reports them. */
   containerd: { version: string; revision: string };
 }
 
+/** The stdio of a process, as streams on our side of the FIFOs. */
+export interface ProcessIO {
+  stdin?: Writable;
+  stdout: Readable;
+  /** Absent with a TTY: the terminal merges both streams into stdout. */
+  stderr?: Readable;
+}
+
+export interface CreateOptions {
+  /** The OCI runtime spec, as JSON. */
+  spec: object;
+  /** `runc`, `crun` or a runtime added with --add-runtime: the binary the shim runs. */
+  runtimeBinary: string;
+  terminal: boolean;
+  stdin: boolean;
+  labels?: Record<string, string>;
+}
+
+export interface Exit {
+  code: number;
+  at: Date;
+}
+
 export interface Runtime {
   version(): Promise<RuntimeVersion>;
   /** Resolves when containerd answers; used at start-up and after a restart of containerd. */
   ready(timeoutMs: number): Promise<void>;
+  /** Creates the container and its task (not started); returns the init process's stdio. */
+  create(id: string, opts: CreateOptions): Promise<{ pid: number; io: ProcessIO }>;
+  start(id: string): Promise<number>;
+  /** Signals the init process (or every process with `all`). */
+  kill(id: string, signal: number, all?: boolean): Promise<void>;
+  /** Resolves when the init process exits. */
+  wait(id: string): Promise<Exit>;
+  /** Removes the task and the container from containerd, and the FIFOs. */
+  delete(id: string): Promise<void>;
   close(): void;
 }

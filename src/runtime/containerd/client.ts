@@ -1,11 +1,31 @@
 import type { Client, GrpcObject, Metadata as MetadataT, ServiceError } from '@grpc/grpc-js';
-import type { Runtime, RuntimeVersion } from '../runtime.js';
-import { Unavailable } from '../../lib/errors.js';
+import type { CreateOptions, Exit, ProcessIO, Runtime, RuntimeVersion } from '../runtime.js';
+import { join } from 'node:path';
+import { openFifos, removeFifos } from '../fifo.js';
+import { NotFound, Unavailable } from '../../lib/errors.js';
 import { fromGrpc } from './errors.js';
 import { loadProtos } from './protos.js';
 
 type Grpc = typeof import('@grpc/grpc-js');
 type Unary = (req: unknown, md: MetadataT, opts: { deadline: number }, cb: (err: ServiceError | null, res: unknown) => void) => void;
+
+const TASKS = 'containerd.services.tasks.v1.Tasks';
+const CONTAINERS = 'containerd.services.containers.v1.Containers';
+
+/**
+ * containerd.runc.v1.Options with binary_name (field 6) and root (field 7), encoded by hand:
+ * two strings do not justify loading the shim's proto.
+ */
+function runcOptions(binary: string, root: string): { type_url: string; value: Buffer } {
+  const field = (tag: number, s: string) => {
+    const b = Buffer.from(s);
+    const len: number[] = [];
+    let n = b.length;
+    do { len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>>= 7; } while (n > 0);
+    return Buffer.concat([Buffer.from([(tag << 3) | 2, ...len]), b]);
+  };
+  return { type_url: 'containerd.runc.v1.Options', value: Buffer.concat([field(6, binary), field(7, root)]) };
+}
 
 /** The containerd namespace every Berth object lives in. */
 export const NAMESPACE = 'berth';
@@ -20,8 +40,12 @@ export class ContainerdRuntime implements Runtime {
   #protos?: GrpcObject;
   readonly #clients = new Map<string, Client>();
 
-  constructor(socketPath: string) {
+  readonly #stateDir: string;
+
+  /** `stateDir` holds the FIFOs and runc's state (under the exec root). */
+  constructor(socketPath: string, stateDir: string) {
     this.#address = `unix://${socketPath}`;
+    this.#stateDir = stateDir;
   }
 
   #loading?: Promise<void>;
@@ -29,7 +53,7 @@ export class ContainerdRuntime implements Runtime {
   /** Loads grpc-js and the protos; start-up calls it early so it overlaps containerd's boot. */
   preload(): Promise<void> {
     this.#loading ??= (async () => {
-      const [grpc, protos] = await Promise.all([import('@grpc/grpc-js'), loadProtos(['version'])]);
+      const [grpc, protos] = await Promise.all([import('@grpc/grpc-js'), loadProtos(['version', 'tasks', 'containers'])]);
       this.#grpc = grpc;
       this.#protos = protos;
     })();
@@ -58,13 +82,13 @@ export class ContainerdRuntime implements Runtime {
     return client;
   }
 
-  async #call<T>(service: string, method: string, req: unknown, timeoutMs = 10_000): Promise<T> {
+  async #call<T>(service: string, method: string, req: unknown, timeoutMs: number | undefined = 10_000): Promise<T> {
     const client = await this.#client(service);
     const md = new this.#grpc!.Metadata();
     md.set('containerd-namespace', NAMESPACE);
     const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
     return new Promise<T>((resolve, reject) => {
-      fn(req, md, { deadline: Date.now() + timeoutMs }, (err, res) => {
+      fn(req, md, { deadline: timeoutMs === undefined ? Infinity : Date.now() + timeoutMs }, (err, res) => {
         if (err) reject(fromGrpc(err, `containerd ${method}`));
         else resolve(res as T);
       });
@@ -91,6 +115,61 @@ export class ContainerdRuntime implements Runtime {
       }
     }
     throw new Unavailable(`containerd did not answer within ${timeoutMs} ms: ${(last as Error)?.message ?? ''}`);
+  }
+
+  async create(id: string, opts: CreateOptions): Promise<{ pid: number; io: ProcessIO }> {
+    const fifoDir = join(this.#stateDir, 'fifo', id);
+    const fifos = await openFifos(fifoDir, { stdin: opts.stdin, stderr: !opts.terminal, prefix: 'init' });
+    try {
+      await this.#call(CONTAINERS, 'Create', {
+        container: {
+          id,
+          labels: opts.labels ?? {},
+          runtime: { name: 'io.containerd.runc.v2', options: runcOptions(opts.runtimeBinary, join(this.#stateDir, `runtime-${opts.runtimeBinary.split('/').pop()}`)) },
+          spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(opts.spec)) },
+        },
+      });
+      const res = await this.#call<{ pid: number }>(TASKS, 'Create', {
+        container_id: id, terminal: opts.terminal, stdin: fifos.stdin ?? '', stdout: fifos.stdout, stderr: fifos.stderr ?? '',
+      }, 60_000).catch(async (err: unknown) => {
+        await this.#call(CONTAINERS, 'Delete', { id }).catch(() => {});
+        throw err;
+      });
+      fifos.release();
+      const io: ProcessIO = { stdout: fifos.streams.stdout };
+      if (fifos.streams.stderr) io.stderr = fifos.streams.stderr;
+      if (fifos.streams.stdin) io.stdin = fifos.streams.stdin;
+      return { pid: res.pid, io };
+    } catch (err) {
+      fifos.release();
+      for (const s of Object.values(fifos.streams)) s?.destroy();
+      await removeFifos(fifoDir);
+      throw err;
+    }
+  }
+
+  async start(id: string): Promise<number> {
+    return (await this.#call<{ pid: number }>(TASKS, 'Start', { container_id: id }, 60_000)).pid;
+  }
+
+  async kill(id: string, signal: number, all = false): Promise<void> {
+    await this.#call(TASKS, 'Kill', { container_id: id, signal, all });
+  }
+
+  async wait(id: string): Promise<Exit> {
+    const res = await this.#call<{ exit_status: number; exited_at?: { seconds: string; nanos: number } }>(TASKS, 'Wait', { container_id: id }, undefined);
+    const at = res.exited_at ? new Date(Number(res.exited_at.seconds) * 1000 + Math.floor(res.exited_at.nanos / 1e6)) : new Date();
+    return { code: res.exit_status, at };
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#call(TASKS, 'Delete', { container_id: id }).catch((err: unknown) => {
+      if (!(err instanceof NotFound)) throw err;
+    });
+    await this.#call(CONTAINERS, 'Delete', { id }).catch((err: unknown) => {
+      if (!(err instanceof NotFound)) throw err;
+    });
+    await removeFifos(join(this.#stateDir, 'fifo', id));
   }
 
   close(): void {

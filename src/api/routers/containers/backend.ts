@@ -1,0 +1,21 @@
+import type { Duplex, Readable } from 'node:stream';
+import type { Filters } from '../../filters.js';
+import type { CreateBody } from '../../../types/container.js';
+
+/** What the container routes need from the daemon. */
+export interface ContainersBackend {
+  create(body: CreateBody, name: string | undefined): Promise<{ Id: string; Warnings: string[] }>;
+  list(opts: { all: boolean; limit: number; filters: Filters }): unknown[];
+  inspect(ref: string): unknown;
+  start(ref: string): Promise<void>;
+  stop(ref: string, timeout: number | undefined): Promise<void>;
+  restart(ref: string, timeout: number | undefined): Promise<void>;
+  kill(ref: string, signal: string | undefined): Promise<void>;
+  /** Validates now; the promise resolves with the exit code when the condition holds. */
+  wait(ref: string, condition: string): { code: Promise<number> };
+  remove(ref: string, opts: { force: boolean }): Promise<void>;
+  /** Checks the container exists before the connection is taken over. */
+  exists(ref: string): void;
+  attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<void>;
+  logs(ref: string, opts: { follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean; since?: bigint; until?: bigint; signal: AbortSignal }): { tty: boolean; stream: Readable };
+}

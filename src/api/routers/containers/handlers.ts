@@ -1,0 +1,64 @@
+import { Readable } from 'node:stream';
+import type { Request } from '../../request.js';
+import { bool, int } from '../../request.js';
+import { created, hijacked, noContent, StreamReply } from '../../reply.js';
+import { parseFilters } from '../../filters.js';
+import { InvalidParameter } from '../../../lib/errors.js';
+import { parseTimestamp } from '../../../events/index.js';
+import type { CreateBody } from '../../../types/container.js';
+import type { ContainersBackend } from './backend.js';
+
+export const create = (b: ContainersBackend) => async (req: Request) => {
+  const body = await req.json<CreateBody>();
+  if (!body) throw new InvalidParameter('config cannot be empty in order to create a container');
+  return created(await b.create(body, req.query.name));
+};
+
+export const list = (b: ContainersBackend) => (req: Request) =>
+  b.list({ all: bool(req.query.all), limit: int(req.query.limit, 'limit', -1), filters: parseFilters(req.query.filters) });
+
+const timeout = (req: Request) => (req.query.t === undefined || req.query.t === '' ? undefined : int(req.query.t, 't', 10));
+
+export const start = (b: ContainersBackend) => async (req: Request) => { await b.start(req.params.id!); return noContent(); };
+export const stop = (b: ContainersBackend) => async (req: Request) => { await b.stop(req.params.id!, timeout(req)); return noContent(); };
+export const restart = (b: ContainersBackend) => async (req: Request) => { await b.restart(req.params.id!, timeout(req)); return noContent(); };
+export const kill = (b: ContainersBackend) => async (req: Request) => { await b.kill(req.params.id!, req.query.signal); return noContent(); };
+export const remove = (b: ContainersBackend) => async (req: Request) => {
+  await b.remove(req.params.id!, { force: bool(req.query.force) });
+  return noContent();
+};
+
+/** The head goes out at once (the CLI waits for it before starting); the body at the exit. */
+export const wait = (b: ContainersBackend) => (req: Request) => {
+  const { code } = b.wait(req.params.id!, req.query.condition ?? '');
+  async function* body() {
+    yield JSON.stringify({ StatusCode: await code, Error: null }) + '\n';
+  }
+  return new StreamReply(Readable.from(body()));
+};
+
+export const attach = (b: ContainersBackend) => async (req: Request) => {
+  b.exists(req.params.id!);
+  const conn = req.hijack();
+  await b.attach(req.params.id!, conn, {
+    stdin: bool(req.query.stdin), stdout: bool(req.query.stdout), stderr: bool(req.query.stderr),
+    logs: bool(req.query.logs), stream: bool(req.query.stream),
+  });
+  return hijacked;
+};
+
+export const logs = (b: ContainersBackend) => (req: Request) => {
+  const stdout = bool(req.query.stdout);
+  const stderr = bool(req.query.stderr);
+  if (!stdout && !stderr) throw new InvalidParameter('Bad parameters: you must choose at least one stream');
+  const tail = !req.query.tail || req.query.tail === 'all' ? 'all' as const : int(req.query.tail, 'tail', -1);
+  const now = new Date();
+  const since = req.query.since && req.query.since !== '0' ? parseTimestamp(req.query.since, now) : undefined;
+  const until = req.query.until && req.query.until !== '0' ? parseTimestamp(req.query.until, now) : undefined;
+  const { tty, stream } = b.logs(req.params.id!, {
+    follow: bool(req.query.follow), tail: tail === -1 ? 'all' : tail, stdout, stderr,
+    timestamps: bool(req.query.timestamps), signal: req.signal,
+    ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}),
+  });
+  return new StreamReply(stream, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+};

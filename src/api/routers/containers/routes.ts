@@ -1,0 +1,17 @@
+import { del, get, post, type Route } from '../../router.js';
+import type { ContainersBackend } from './backend.js';
+import { attach, create, kill, list, logs, remove, restart, start, stop, wait } from './handlers.js';
+
+export const routes = (b: ContainersBackend): Route[] => [
+  post('/containers/create', create(b)),
+  get('/containers/json', list(b)),
+  get('/containers/:id/json', (req) => b.inspect(req.params.id!)),
+  get('/containers/:id/logs', logs(b)),
+  post('/containers/:id/start', start(b)),
+  post('/containers/:id/stop', stop(b)),
+  post('/containers/:id/restart', restart(b)),
+  post('/containers/:id/kill', kill(b)),
+  post('/containers/:id/wait', wait(b)),
+  post('/containers/:id/attach', attach(b)),
+  del('/containers/:id', remove(b)),
+];

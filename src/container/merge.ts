@@ -1,0 +1,26 @@
+import type { ContainerConfig } from '../types/container.js';
+
+/** Fills a container's config from its image's, as dockerd's merge does. */
+export function mergeConfig(user: ContainerConfig, image: ContainerConfig): ContainerConfig {
+  const c: ContainerConfig = { ...user };
+  if (!c.User) c.User = image.User ?? '';
+  if (image.ExposedPorts) c.ExposedPorts = { ...image.ExposedPorts, ...(c.ExposedPorts ?? {}) };
+  const env = [...(image.Env ?? [])];
+  for (const e of c.Env ?? []) {
+    const key = e.split('=')[0];
+    const i = env.findIndex((x) => x.split('=')[0] === key);
+    if (i >= 0) env[i] = e; else env.push(e);
+  }
+  c.Env = env;
+  if (image.Labels) c.Labels = { ...image.Labels, ...(c.Labels ?? {}) };
+  if (!c.Entrypoint || c.Entrypoint.length === 0) {
+    if (!c.Cmd || c.Cmd.length === 0) c.Cmd = image.Cmd ?? null;
+    if (c.Entrypoint == null) c.Entrypoint = image.Entrypoint ?? null;
+  }
+  if (!c.WorkingDir) c.WorkingDir = image.WorkingDir ?? '';
+  if (image.Volumes) c.Volumes = { ...image.Volumes, ...(c.Volumes ?? {}) };
+  if (!c.StopSignal && image.StopSignal) c.StopSignal = image.StopSignal;
+  if (!c.Healthcheck && image.Healthcheck) c.Healthcheck = image.Healthcheck;
+  if (!c.OnBuild || c.OnBuild.length === 0) c.OnBuild = image.OnBuild ?? null;
+  return c;
+}

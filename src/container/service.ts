@@ -1,0 +1,407 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
+import type { Log } from '../lib/log.js';
+import { Conflict, InvalidParameter, NotFound, NotModified, errorMessage } from '../lib/errors.js';
+import type { Runtime, ProcessIO, Exit } from '../runtime/runtime.js';
+import type { ContainerConfig, CreateBody, HostConfig } from '../types/container.js';
+import type { ImageConfig } from '../types/image.js';
+import { frame } from '../api/stdcopy.js';
+import { newState, type Container } from './container.js';
+import type { ContainerStore } from './store.js';
+import { generateName, VALID_NAME } from './names.js';
+import { mergeConfig } from './merge.js';
+import { signalNumber } from './signals.js';
+import type { LogSink, LogSource, LogWriter, SpecBuilder } from './ports.js';
+import type { Filters } from '../api/filters.js';
+import { inspectView, summaryView } from './view.js';
+
+/** What the container service needs from images and layers. */
+export interface ImageSource {
+  resolve(name: string): { id: string; config: ImageConfig; topLayer?: string };
+}
+
+export interface LayerSource {
+  readonly driverName: string;
+  createRW(id: string, parent: string | undefined): Promise<void>;
+  mountRW(id: string): Promise<string>;
+  unmountRW(id: string): Promise<void>;
+  releaseRW(id: string): Promise<void>;
+}
+
+export interface EventSink {
+  log(type: string, action: string, actor: { ID: string; Attributes: Record<string, string> }): void;
+}
+
+export interface ContainerDeps {
+  store: ContainerStore;
+  images: ImageSource;
+  layers: LayerSource;
+  runtime: Runtime;
+  events: EventSink;
+  spec: SpecBuilder;
+  logs: LogSink & LogSource;
+  log: Log;
+  defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string };
+}
+
+/** An attached client: where output goes, and where its input comes from. */
+interface Attacher {
+  out: Writable;
+  stdout: boolean;
+  stderr: boolean;
+  stdin?: Readable;
+  done: () => void;
+}
+
+/** What only exists while a container runs (or is about to). */
+interface Live {
+  io?: ProcessIO;
+  attachers: Set<Attacher>;
+  exited?: Promise<void>;
+  exitWaiters: Array<(code: number) => void>;
+  removedWaiters: Array<(code: number) => void>;
+  stopping?: boolean;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * Container lifecycle over the store, the layer store and the runtime: create, start, stop,
+ * kill, wait, remove, attach, logs, inspect and list, with dockerd's state rules and errors.
+ */
+export class ContainerService {
+  readonly #d: ContainerDeps;
+  readonly #live = new Map<string, Live>();
+
+  constructor(deps: ContainerDeps) {
+    this.#d = deps;
+  }
+
+  #liveOf(id: string): Live {
+    let l = this.#live.get(id);
+    if (!l) {
+      l = { attachers: new Set(), exitWaiters: [], removedWaiters: [] };
+      this.#live.set(id, l);
+    }
+    return l;
+  }
+
+  #event(c: Container, action: string, extra: Record<string, string> = {}): void {
+    const img = c.Config.Image ?? c.Image;
+    this.#d.events.log('container', action, {
+      ID: c.ID, Attributes: { ...(c.Config.Labels ?? {}), image: img, name: c.Name.slice(1), ...extra },
+    });
+  }
+
+  get(ref: string): Container { return this.#d.store.get(ref); }
+
+  /** Containers that use an image, for rmi. */
+  usedBy(imageId: string): Array<{ id: string; running: boolean }> {
+    return this.#d.store.all().filter((c) => c.Image === imageId).map((c) => ({ id: c.ID, running: c.State.Running }));
+  }
+
+  async create(body: CreateBody, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+    if (!body || typeof body !== 'object') throw new InvalidParameter('config cannot be empty in order to create a container');
+    if (name !== undefined && name !== '' && !VALID_NAME.test(name)) {
+      throw new InvalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    if (!body.Image) throw new InvalidParameter('No image was specified');
+    const hostConfig: HostConfig = { ...(body.HostConfig ?? {}) };
+    const mode = hostConfig.NetworkMode || 'default';
+    if (!['default', 'bridge', 'none', 'host'].includes(mode)) {
+      throw new InvalidParameter(`network ${mode} not found`);
+    }
+    const runtime = hostConfig.Runtime || this.#d.defaults.runtime;
+    if (!['runc', 'crun'].includes(runtime)) throw new InvalidParameter(`Unknown runtime specified ${runtime}`);
+    const image = this.#d.images.resolve(body.Image);
+    const { HostConfig: _h, NetworkingConfig: _n, ...userConfig } = body;
+    const config = mergeConfig(userConfig as ContainerConfig, image.config.config ?? {});
+    const args = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+    if (args.length === 0) throw new InvalidParameter('No command specified');
+    this.#d.logs.validate(hostConfig.LogConfig?.Type || this.#d.defaults.logDriver, hostConfig.LogConfig?.Config ?? this.#d.defaults.logOpts);
+    const id = randomBytes(32).toString('hex');
+    let finalName = name ? (name.startsWith('/') ? name : `/${name}`) : '';
+    if (finalName) this.#d.store.reserveName(finalName, id);
+    else {
+      for (let i = 0; ; i++) {
+        const candidate = `/${generateName(i > 2 ? 1 : 0)}`;
+        if (!this.#d.store.hasName(candidate)) { finalName = candidate; break; }
+      }
+      this.#d.store.reserveName(finalName, id);
+    }
+    const dir = this.#d.store.dir(id);
+    const c: Container = {
+      ID: id, Name: finalName, Created: now(), Path: args[0]!, Args: args.slice(1),
+      Config: { ...config, Image: body.Image, Hostname: config.Hostname || id.slice(0, 12) },
+      HostConfig: {
+        ...hostConfig, NetworkMode: mode, Runtime: runtime,
+        LogConfig: hostConfig.LogConfig?.Type ? hostConfig.LogConfig : { Type: this.#d.defaults.logDriver, Config: this.#d.defaults.logOpts },
+        RestartPolicy: hostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
+      },
+      State: newState(), Image: image.id, Driver: this.#d.layers.driverName, RestartCount: 0,
+      HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'), ResolvConfPath: join(dir, 'resolv.conf'),
+      LogPath: join(dir, `${id}-json.log`), HasBeenStartedBefore: false, HasBeenManuallyStopped: false,
+    };
+    try {
+      await this.#d.layers.createRW(id, image.topLayer);
+      await this.#d.store.save(c);
+    } catch (err) {
+      this.#d.store.releaseName(finalName);
+      await this.#d.layers.releaseRW(id).catch(() => {});
+      await this.#d.store.delete(c).catch(() => {});
+      throw err;
+    }
+    this.#event(c, 'create');
+    return { Id: id, Warnings: [] };
+  }
+
+  async #writeFiles(c: Container): Promise<void> {
+    await writeFile(c.HostnamePath, `${c.Config.Hostname}\n`);
+    const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet',
+      'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+    await writeFile(c.HostsPath, hosts.join('\n') + '\n');
+    const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    await writeFile(c.ResolvConfPath, resolv);
+  }
+
+  async start(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Running) throw new NotModified('container already started');
+    if (c.State.Status === 'removing') throw new Conflict(`container is marked for removal and cannot be started`);
+    const live = this.#liveOf(c.ID);
+    const rootfs = await this.#d.layers.mountRW(c.ID);
+    let created = false;
+    try {
+      await this.#writeFiles(c);
+      const spec = await this.#d.spec.build(c, rootfs);
+      const { pid, io } = await this.#d.runtime.create(c.ID, {
+        spec, runtimeBinary: c.HostConfig.Runtime || this.#d.defaults.runtime,
+        terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
+      });
+      created = true;
+      live.io = io;
+      const sink = await this.#d.logs.open(c);
+      const copies = [this.#pump(c, live, io.stdout, 'stdout', sink), ...(io.stderr ? [this.#pump(c, live, io.stderr, 'stderr', sink)] : [])];
+      for (const a of live.attachers) if (a.stdin && io.stdin) this.#feedStdin(c, a.stdin, io.stdin);
+      const waiting = this.#d.runtime.wait(c.ID);
+      live.exited = waiting.then(
+        (exit) => this.#exited(c, live, exit, copies, sink),
+        (err: unknown) => this.#exited(c, live, { code: 255, at: new Date() }, copies, sink, errorMessage(err)),
+      );
+      await this.#d.runtime.start(c.ID);
+      Object.assign(c.State, { Status: 'running', Running: true, Pid: pid, StartedAt: now(), ExitCode: 0, Error: '', OOMKilled: false });
+      c.HasBeenStartedBefore = true;
+      c.HasBeenManuallyStopped = false;
+      await this.#d.store.save(c);
+      this.#event(c, 'start');
+    } catch (err) {
+      const msg = errorMessage(err);
+      if (created) await this.#d.runtime.delete(c.ID).catch(() => {});
+      await this.#d.layers.unmountRW(c.ID).catch(() => {});
+      const code = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
+      Object.assign(c.State, { Status: c.HasBeenStartedBefore ? 'exited' : 'created', ExitCode: code, Error: msg });
+      await this.#d.store.save(c).catch(() => {});
+      for (const a of live.attachers) a.done();
+      live.attachers.clear();
+      // dockerd reports a process that cannot be started as a bad request.
+      if (code !== 128) throw new InvalidParameter(msg, { cause: err });
+      throw err;
+    }
+  }
+
+  async #pump(c: Container, live: Live, src: Readable, stream: 'stdout' | 'stderr', sink: LogWriter): Promise<void> {
+    for await (const chunk of src) {
+      const buf = chunk as Buffer;
+      const logged = sink.logChunk(stream, buf);
+      for (const a of live.attachers) {
+        if (!(stream === 'stdout' ? a.stdout : a.stderr)) continue;
+        a.out.write(c.Config.Tty ? buf : frame(stream === 'stdout' ? 1 : 2, buf));
+      }
+      await logged;
+    }
+  }
+
+  #feedStdin(c: Container, from: Readable, to: Writable): void {
+    from.on('data', (d: Buffer) => { if (!to.destroyed) to.write(d); });
+    from.on('end', () => { if (c.Config.StdinOnce && !to.destroyed) to.end(); });
+    from.on('error', () => {});
+    to.on('error', () => {});
+  }
+
+  async #exited(c: Container, live: Live, exit: Exit, copies: Array<Promise<void>>, sink: { close(): Promise<void> }, error = ''): Promise<void> {
+    // The shim closes the FIFOs once the output is copied; do not wait forever for it.
+    await Promise.race([Promise.allSettled(copies), new Promise((r) => setTimeout(r, 2000))]);
+    await sink.close().catch(() => {});
+    for (const a of live.attachers) a.done();
+    live.attachers.clear();
+    live.io = undefined;
+    await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
+    await this.#d.layers.unmountRW(c.ID).catch(() => {});
+    Object.assign(c.State, { Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error });
+    await this.#d.store.save(c).catch((err: unknown) => this.#d.log.error({ err }, 'failed to save container state'));
+    this.#event(c, 'die', { exitCode: String(exit.code) });
+    if (live.stopping) this.#event(c, 'stop');
+    live.stopping = false;
+    for (const w of live.exitWaiters.splice(0)) w(exit.code);
+    if (c.HostConfig.AutoRemove) {
+      await this.remove(c.ID, { force: false }).catch((err: unknown) => this.#d.log.error({ err, container: c.ID }, 'auto-remove failed'));
+    }
+  }
+
+  async stop(ref: string, timeoutSec?: number): Promise<void> {
+    const c = this.get(ref);
+    if (!c.State.Running) throw new NotModified('container already stopped');
+    const live = this.#liveOf(c.ID);
+    live.stopping = true;
+    c.HasBeenManuallyStopped = true;
+    const sig = signalNumber(c.Config.StopSignal || 'SIGTERM');
+    const timeout = timeoutSec ?? c.Config.StopTimeout ?? 10;
+    await this.#signal(c, sig);
+    const exited = live.exited ?? Promise.resolve();
+    if (timeout >= 0) {
+      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeout * 1000))]);
+      if (!done) await this.#signal(c, 9, true);
+    }
+    await exited;
+  }
+
+  async #signal(c: Container, sig: number, all = false): Promise<void> {
+    await this.#d.runtime.kill(c.ID, sig, all).catch((err: unknown) => {
+      if (!(err instanceof NotFound)) throw err;
+    });
+    this.#event(c, 'kill', { signal: String(sig) });
+  }
+
+  async kill(ref: string, signal: string | undefined): Promise<void> {
+    const c = this.get(ref);
+    const sig = signalNumber(signal || 'SIGKILL');
+    if (!c.State.Running) throw new Conflict(`Cannot kill container: ${ref}: Container ${c.ID} is not running`);
+    await this.#signal(c, sig, sig === 9);
+    if (sig === 9) await this.#live.get(c.ID)?.exited;
+  }
+
+  /** Resolves with the exit code once the condition holds (not-running, next-exit, removed). */
+  wait(ref: string, condition: string): { code: Promise<number> } {
+    const c = this.get(ref);
+    if (!['', 'not-running', 'next-exit', 'removed'].includes(condition)) {
+      throw new InvalidParameter(`invalid condition: "${condition}"`);
+    }
+    const live = this.#liveOf(c.ID);
+    if (condition === 'removed') return { code: new Promise((r) => live.removedWaiters.push(r)) };
+    if ((condition === '' || condition === 'not-running') && !c.State.Running) return { code: Promise.resolve(c.State.ExitCode) };
+    return { code: new Promise((r) => live.exitWaiters.push(r)) };
+  }
+
+  async remove(ref: string, opts: { force: boolean }): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Running) {
+      if (!opts.force) {
+        throw new Conflict(`You cannot remove a running container ${c.ID}. Stop the container before attempting removal or force remove`);
+      }
+      await this.#signal(c, 9, true);
+      await this.#live.get(c.ID)?.exited;
+      if (!this.#d.store.find(c.ID)) return; // auto-removed meanwhile
+    }
+    if (c.State.Status === 'removing') return;
+    c.State.Status = 'removing';
+    await this.#d.layers.releaseRW(c.ID);
+    await this.#d.store.delete(c);
+    this.#event(c, 'destroy');
+    const live = this.#live.get(c.ID);
+    this.#live.delete(c.ID);
+    for (const w of live?.removedWaiters.splice(0) ?? []) w(c.State.ExitCode);
+  }
+
+  /**
+   * Attaches a client's connection: output (stdcopy frames, or raw with a TTY) until the
+   * container stops; input to the process when asked and the container keeps stdin open.
+   */
+  async attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<void> {
+    const c = this.get(ref);
+    if (opts.logs) {
+      for await (const item of this.#d.logs.read(c, { follow: false, tail: 'all', stdout: opts.stdout, stderr: opts.stderr, timestamps: false })) {
+        conn.write(c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line));
+      }
+    }
+    const live = this.#liveOf(c.ID);
+    const running = c.State.Running;
+    if (!opts.stream || (!running && c.State.Status !== 'created')) {
+      conn.end();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const a: Attacher = {
+        out: conn, stdout: opts.stdout, stderr: opts.stderr,
+        done: () => { conn.end(); resolve(); },
+        ...(opts.stdin && c.Config.OpenStdin ? { stdin: conn } : {}),
+      };
+      live.attachers.add(a);
+      conn.on('close', () => { live.attachers.delete(a); resolve(); });
+      conn.on('error', () => {});
+      if (a.stdin && live.io?.stdin) this.#feedStdin(c, a.stdin, live.io.stdin);
+      this.#event(c, 'attach');
+    });
+  }
+
+  /** The log stream of `docker logs`. */
+  logs(ref: string, opts: { follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean; since?: bigint; until?: bigint; signal: AbortSignal }): { tty: boolean; stream: Readable } {
+    const c = this.get(ref);
+    const out = new PassThrough();
+    void (async () => {
+      try {
+        for await (const item of this.#d.logs.read(c, { ...opts, alive: () => this.#d.store.find(c.ID)?.State.Running ?? false })) {
+          if (!out.write(c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line))) {
+            await new Promise((r) => out.once('drain', r));
+          }
+        }
+        out.end();
+      } catch (err) {
+        out.destroy(err as Error);
+      }
+    })();
+    return { tty: !!c.Config.Tty, stream: out };
+  }
+
+  list(opts: { all: boolean; limit: number; filters: Filters }): ReturnType<typeof summaryView>[] {
+    const f = opts.filters;
+    f.validate(['id', 'name', 'label', 'status', 'ancestor', 'before', 'since', 'exited', 'health', 'network', 'volume', 'publish', 'expose', 'isolation', 'is-task']);
+    const before = f.has('before') ? this.get(f.get('before')[0]!) : undefined;
+    const since = f.has('since') ? this.get(f.get('since')[0]!) : undefined;
+    let list = this.#d.store.all().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    list = list.filter((c) => {
+      if (!opts.all && !c.State.Running && !f.has('status') && !f.has('exited') && opts.limit <= 0 && !before && !since) return false;
+      if (f.has('id') && !f.get('id').some((p) => c.ID.startsWith(p))) return false;
+      if (f.has('name') && !f.get('name').some((p) => safeRegex(p).test(c.Name.slice(1)))) return false;
+      if (f.has('label') && !f.matchKVList('label', c.Config.Labels ?? {})) return false;
+      if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
+      if (f.has('exited') && (c.State.Running || c.State.Status === 'created' || !f.get('exited').includes(String(c.State.ExitCode)))) return false;
+      if (f.has('ancestor') && !f.get('ancestor').some((a) => a === c.Config.Image || c.Image.startsWith(a.replace(/^sha256:/, 'sha256:')) || this.#imageIs(a, c.Image))) return false;
+      if (before && Date.parse(c.Created) >= Date.parse(before.Created)) return false;
+      if (since && Date.parse(c.Created) <= Date.parse(since.Created)) return false;
+      return true;
+    });
+    if (opts.limit > 0) list = list.slice(0, opts.limit);
+    return list.map((c) => summaryView(c));
+  }
+
+  #imageIs(name: string, id: string): boolean {
+    try { return this.#d.images.resolve(name).id === id; } catch { return false; }
+  }
+
+  inspect(ref: string, graph: (c: Container) => { Name: string; Data: Record<string, string> | null }) {
+    const c = this.get(ref);
+    return inspectView(c, graph(c));
+  }
+
+  /** Stops what runs at daemon shutdown, in parallel, each within its stop timeout. */
+  async shutdown(): Promise<void> {
+    await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
+  }
+}
+
+/** A `name` filter is a regular expression in dockerd; a malformed one matches literally. */
+function safeRegex(p: string): RegExp {
+  try { return new RegExp(p.replace(/^\//, '')); } catch { return new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')); }
+}

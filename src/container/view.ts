@@ -1,0 +1,55 @@
+import type { Container } from './container.js';
+import { describeState } from './container.js';
+
+/** The Engine API's views of a container: inspect and the `docker ps` summary. */
+export function inspectView(c: Container, graph: { Name: string; Data: Record<string, string> | null }) {
+  return {
+    Id: c.ID,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: c.State,
+    Image: c.Image,
+    ResolvConfPath: c.ResolvConfPath,
+    HostnamePath: c.HostnamePath,
+    HostsPath: c.HostsPath,
+    LogPath: c.HostConfig.LogConfig?.Type === 'json-file' ? c.LogPath : '',
+    Name: c.Name,
+    RestartCount: c.RestartCount,
+    Driver: c.Driver,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: c.HostConfig,
+    GraphDriver: graph,
+    Mounts: [],
+    Config: c.Config,
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
+      Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
+      MacAddress: '', Networks: {},
+    },
+  };
+}
+
+export function summaryView(c: Container) {
+  const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
+  return {
+    Id: c.ID,
+    Names: [c.Name],
+    Image: c.Config.Image ?? c.Image,
+    ImageID: c.Image,
+    Command: command,
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: describeState(c.State),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'default' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+}
