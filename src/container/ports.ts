@@ -17,6 +17,8 @@ export interface LogSink {
 
 export interface LogWriter {
   logChunk(stream: 'stdout' | 'stderr', chunk: Buffer): Promise<void>;
+  /** Flushes an unterminated last line of the stream. */
+  endStream?(stream: 'stdout' | 'stderr'): Promise<void>;
   close(): Promise<void>;
 }
 

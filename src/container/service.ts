@@ -188,7 +188,10 @@ export class ContainerService {
       const waiting = this.#d.runtime.wait(c.ID);
       live.exited = waiting.then(
         (exit) => this.#exited(c, live, exit, copies, sink),
-        (err: unknown) => this.#exited(c, live, { code: 255, at: new Date() }, copies, sink, errorMessage(err)),
+        (err: unknown) => {
+          this.#d.log.error({ err, container: c.ID }, 'waiting for the container failed');
+          return this.#exited(c, live, { code: 255, at: new Date() }, copies, sink, errorMessage(err));
+        },
       );
       await this.#d.runtime.start(c.ID);
       Object.assign(c.State, { Status: 'running', Running: true, Pid: pid, StartedAt: now(), ExitCode: 0, Error: '', OOMKilled: false });
@@ -205,6 +208,11 @@ export class ContainerService {
       await this.#d.store.save(c).catch(() => {});
       for (const a of live.attachers) a.done();
       live.attachers.clear();
+      for (const w of live.exitWaiters.splice(0)) w(code);
+      // As dockerd: an --rm container that cannot start is removed (`docker run` waits for it).
+      if (c.HostConfig.AutoRemove) {
+        await this.remove(c.ID, { force: true }).catch((e: unknown) => this.#d.log.error({ err: e, container: c.ID }, 'auto-remove failed'));
+      }
       // dockerd reports a process that cannot be started as a bad request.
       if (code !== 128) throw new InvalidParameter(msg, { cause: err });
       throw err;
@@ -221,11 +229,15 @@ export class ContainerService {
       }
       await logged;
     }
+    await sink.endStream?.(stream);
   }
 
   #feedStdin(c: Container, from: Readable, to: Writable): void {
     from.on('data', (d: Buffer) => { if (!to.destroyed) to.write(d); });
-    from.on('end', () => { if (c.Config.StdinOnce && !to.destroyed) to.end(); });
+    // Closing the FIFO's fd is the EOF the process reads: end() alone leaves it open.
+    from.on('end', () => {
+      if (c.Config.StdinOnce && !to.destroyed) to.end(() => to.destroy());
+    });
     from.on('error', () => {});
     to.on('error', () => {});
   }

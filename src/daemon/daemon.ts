@@ -1,12 +1,16 @@
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Log } from '../lib/log.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError, NotModified } from '../lib/errors.js';
 import { ensureDir } from '../lib/atomic.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
 import { Images } from '../image/index.js';
+import { openContainers, type ContainerService } from '../container/index.js';
+import { routes as containerRoutes } from '../api/routers/containers/routes.js';
+import { setupInitLayer } from '../image/layer/init.js';
+import { specBuilder, logDrivers } from './container-ports.js';
 import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
@@ -32,11 +36,12 @@ export class Daemon {
   readonly #supervisor: Supervisor | undefined;
   readonly #runtime: Runtime;
   readonly #images: Images;
+  readonly #containers: ContainerService;
   #server?: ApiServer;
 
   private constructor(parts: {
     config: Config; log: Log; locks: PidFile[]; supervisor: Supervisor | undefined; runtime: Runtime; events: Events;
-    images: Images;
+    images: Images; containers: ContainerService;
   }) {
     this.config = parts.config;
     this.#log = parts.log;
@@ -45,6 +50,7 @@ export class Daemon {
     this.#runtime = parts.runtime;
     this.events = parts.events;
     this.#images = parts.images;
+    this.#containers = parts.containers;
   }
 
   get supervisor(): Supervisor | undefined { return this.#supervisor; }
@@ -73,11 +79,12 @@ export class Daemon {
       const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
       const runtime = new ContainerdRuntime(socket, config.execRoot);
       const events = new Events();
+      let containers: ContainerService | undefined;
       const [images, engineId, binaries] = await Promise.all([
         prepareTmpDir(config.dataRoot, log).then((tmpDir) => Images.open({
           dataRoot: config.dataRoot, storageDriver: config.storageDriver, tmpDir, events,
-          // Containers arrive with the containers issue; until then no image is in use.
-          users: { usedBy: () => [] },
+          // Containers open after images; until then nothing uses an image.
+          users: { usedBy: (id) => containers?.usedBy(id) ?? [] },
           log: log.child({ module: 'image' }),
         })),
         loadOrCreateEngineId(config.dataRoot),
@@ -102,7 +109,25 @@ export class Daemon {
             .catch((err: unknown) => log.error({ err }, 'containerd did not come back'));
         };
       }
-      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images });
+      const layerStore = images.service.stores.layers;
+      containers = await openContainers({
+        dataRoot: config.dataRoot,
+        images: { resolve: (n) => images.service.resolve(n) },
+        layers: {
+          driverName: images.driver.name,
+          createRW: async (id, parent) => { await layerStore.createRW(id, parent, (root) => setupInitLayer(root)); },
+          mountRW: (id) => layerStore.mountRW(id),
+          unmountRW: (id) => layerStore.unmountRW(id),
+          releaseRW: (id) => layerStore.releaseRW(id),
+        },
+        runtime, events,
+        spec: specBuilder({ initPath: config.initPath || '/usr/bin/tini-static', defaultUlimits: config.defaultUlimits, cgroupParent: config.cgroupParent }),
+        logs: logDrivers(),
+        log: log.child({ module: 'container' }),
+        defaults: { runtime: config.defaultRuntime, logDriver: config.logDriver, logOpts: config.logOpts, initPath: config.initPath || '/usr/bin/tini-static' },
+      });
+      const cs = containers;
+      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs });
       const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
         config, engineId, components: () => (components ??= readComponents()),
@@ -123,6 +148,23 @@ export class Daemon {
             version: () => system.version(),
             info: () => system.info(),
             events: (opts) => events.subscribe(opts),
+          }),
+          ...containerRoutes({
+            create: (body, name) => cs.create(body, name),
+            list: (o) => cs.list(o),
+            inspect: (ref) => cs.inspect(ref, (c) => ({ Name: c.Driver, Data: null })),
+            start: (ref) => cs.start(ref),
+            stop: (ref, t) => cs.stop(ref, t),
+            restart: async (ref, t) => {
+              await cs.stop(ref, t).catch((err: unknown) => { if (!(err instanceof NotModified)) throw err; });
+              await cs.start(ref);
+            },
+            kill: (ref, sig) => cs.kill(ref, sig),
+            wait: (ref, cond) => cs.wait(ref, cond),
+            remove: (ref, o) => cs.remove(ref, o),
+            exists: (ref) => { cs.get(ref); },
+            attach: (ref, conn, o) => cs.attach(ref, conn, o),
+            logs: (ref, o) => cs.logs(ref, o),
           }),
           ...imageRoutes({
             list: (o) => images.service.list(o),
@@ -155,6 +197,7 @@ export class Daemon {
     this.#log.info('Processing signal, shutting down');
     await this.#server?.close();
     this.events.close();
+    await this.#containers.shutdown();
     await this.#images.close();
     this.#runtime.close();
     await this.#supervisor?.stop();
