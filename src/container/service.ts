@@ -234,9 +234,17 @@ export class ContainerService {
 
   #feedStdin(c: Container, from: Readable, to: Writable): void {
     from.on('data', (d: Buffer) => { if (!to.destroyed) to.write(d); });
-    // Closing the FIFO's fd is the EOF the process reads: end() alone leaves it open.
+    // Closing the FIFO's fd is the EOF the process reads. end() would try a socket shutdown,
+    // which a FIFO refuses, and leave the fd open: destroy once what was written is flushed.
     from.on('end', () => {
-      if (c.Config.StdinOnce && !to.destroyed) to.end(() => to.destroy());
+      if (!c.Config.StdinOnce || to.destroyed) return;
+      const close = () => {
+        to.destroy();
+        // The shim keeps the FIFO open for later writers; CloseIO is what ends the process's stdin.
+        void this.#d.runtime.closeStdin(c.ID).catch((err: unknown) => this.#d.log.debug({ err }, 'close stdin'));
+      };
+      if (to.writableLength === 0) close();
+      else to.once('drain', close);
     });
     from.on('error', () => {});
     to.on('error', () => {});

@@ -42,6 +42,8 @@ export interface Runtime {
   start(id: string): Promise<number>;
   /** Signals the init process (or every process with `all`). */
   kill(id: string, signal: number, all?: boolean): Promise<void>;
+  /** Tells the shim the process's stdin has ended (the shim holds the FIFO open until then). */
+  closeStdin(id: string): Promise<void>;
   /** Resolves when the init process exits. */
   wait(id: string): Promise<Exit>;
   /** Removes the task and the container from containerd, and the FIFOs. */

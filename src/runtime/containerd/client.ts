@@ -82,13 +82,13 @@ export class ContainerdRuntime implements Runtime {
     return client;
   }
 
-  async #call<T>(service: string, method: string, req: unknown, timeoutMs: number | undefined = 10_000): Promise<T> {
+  async #call<T>(service: string, method: string, req: unknown, timeoutMs = 10_000): Promise<T> {
     const client = await this.#client(service);
     const md = new this.#grpc!.Metadata();
     md.set('containerd-namespace', NAMESPACE);
     const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
     return new Promise<T>((resolve, reject) => {
-      fn(req, md, { deadline: timeoutMs === undefined ? Infinity : Date.now() + timeoutMs }, (err, res) => {
+      fn(req, md, { deadline: timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs }, (err, res) => {
         if (err) reject(fromGrpc(err, `containerd ${method}`));
         else resolve(res as T);
       });
@@ -156,8 +156,12 @@ export class ContainerdRuntime implements Runtime {
     await this.#call(TASKS, 'Kill', { container_id: id, signal, all });
   }
 
+  async closeStdin(id: string): Promise<void> {
+    await this.#call(TASKS, 'CloseIO', { container_id: id, stdin: true });
+  }
+
   async wait(id: string): Promise<Exit> {
-    const res = await this.#call<{ exit_status: number; exited_at?: { seconds: string; nanos: number } }>(TASKS, 'Wait', { container_id: id }, undefined);
+    const res = await this.#call<{ exit_status: number; exited_at?: { seconds: string; nanos: number } }>(TASKS, 'Wait', { container_id: id }, Infinity);
     const at = res.exited_at ? new Date(Number(res.exited_at.seconds) * 1000 + Math.floor(res.exited_at.nanos / 1e6)) : new Date();
     return { code: res.exit_status, at };
   }
