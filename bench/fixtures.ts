@@ -86,3 +86,12 @@ export async function manyImages(dir: string): Promise<string> {
   await write(path, images);
   return path;
 }
+
+/** The built-in busybox image (Debian's busybox-static) as a docker-archive, for both engines. */
+export async function busyboxArchive(dir: string): Promise<string> {
+  const path = join(dir, 'busybox.tar');
+  if (await exists(path)) return path;
+  const { buildBusybox, dockerArchive } = await import('../src/image/builtin/busybox.js');
+  await pipeline(dockerArchive(await buildBusybox(), ['busybox:latest']), createWriteStream(path));
+  return path;
+}

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Engine } from './engines.js';
 import { request } from './http.js';
 import { sleep } from './proc.js';
-import { bigImage, manyImages } from './fixtures.js';
+import { bigImage, busyboxArchive, manyImages } from './fixtures.js';
 
 /** One measurement: the value reported, and optionally its parts (e.g. RSS per process). */
 export interface Sample {
@@ -151,6 +151,23 @@ export const scenarios: Scenario[] = [
     async sample(e, ctx) {
       const t0 = performance.now();
       await cli(ctx.docker, ['images'], env(e, ctx));
+      return { value: performance.now() - t0 };
+    },
+  },
+  {
+    name: 'run-rm',
+    group: 'containers',
+    description: '`docker run --rm --network none busybox true`',
+    unit: 'ms',
+    mode: 'running',
+    iterations: 10,
+    warmup: 2,
+    async setup(e, ctx) {
+      await cli(ctx.docker, ['load', '-q', '-i', await busyboxArchive(ctx.scratch)], env(e, ctx), 120_000);
+    },
+    async sample(e, ctx) {
+      const t0 = performance.now();
+      await cli(ctx.docker, ['run', '--rm', '--network', 'none', 'busybox', 'true'], env(e, ctx), 60_000);
       return { value: performance.now() - t0 };
     },
   },
