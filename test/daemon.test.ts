@@ -204,7 +204,7 @@ test('SIGUSR1 writes a diagnostic report and the daemon keeps running', async ()
   const deadline = Date.now() + 10_000;
   let reports: string[] = [];
   while (Date.now() < deadline && reports.length === 0) {
-    reports = (await readdir(d.execRoot)).filter((f) => f.startsWith('berthd-report-'));
+    reports = (await readdir(d.execRoot)).filter((f) => f.startsWith('berthd-report-') && f.endsWith('.json'));
     if (reports.length === 0) await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(reports.length, 1);

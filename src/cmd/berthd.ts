@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { renameSync } from 'node:fs';
 import { loadConfig, checkRoot, checkKernel } from '../config/index.js';
 import { createLog } from '../lib/log.js';
 import { ConfigError, errorMessage } from '../lib/errors.js';
@@ -42,7 +43,42 @@ async function main(argv: string[]): Promise<number> {
     config.warnings.push(kernelWarning);
   }
 
-  let daemon: Daemon;
+  // Signals are handled from before the sockets listen: a signal that arrives while the
+  // daemon starts must not find Node's default action (which ends the process at once).
+  process.on('SIGUSR1', () => {
+    const file = join(config.execRoot, `berthd-report-${Date.now()}.json`);
+    // Written aside and renamed, so a reader never sees half a report.
+    process.report.writeReport(`${file}.tmp`);
+    renameSync(`${file}.tmp`, file);
+    log.info({ file }, 'wrote diagnostic report');
+  });
+  let daemon: Daemon | undefined;
+  let shuttingDown = false;
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((r) => { resolveExit = r; });
+  const shutdown = () => {
+    daemon!.shutdown().then(() => resolveExit(0), (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      resolveExit(1);
+    });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      log.warn({ signal }, 'second signal: forcing exit');
+      // Do not wait for containerd any more, but do not leave it behind either.
+      const pid = daemon?.supervisor?.pid;
+      daemon?.supervisor?.detach();
+      if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone already */ }
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
+    shuttingDown = true;
+    log.info({ signal }, 'received signal');
+    // During start-up the shutdown runs as soon as the daemon is up.
+    if (daemon) shutdown();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   try {
     daemon = await Daemon.start(config, log);
   } catch (err) {
@@ -53,33 +89,8 @@ async function main(argv: string[]): Promise<number> {
     }
     return 1;
   }
-
-  process.on('SIGUSR1', () => {
-    const file = join(config.execRoot, `berthd-report-${Date.now()}.json`);
-    process.report.writeReport(file);
-    log.info({ file }, 'wrote diagnostic report');
-  });
-  return new Promise<number>((resolve) => {
-    let shuttingDown = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (shuttingDown) {
-        log.warn({ signal }, 'second signal: forcing exit');
-        // Do not wait for containerd any more, but do not leave it behind either.
-        const pid = daemon.supervisor?.pid;
-        daemon.supervisor?.detach();
-        if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone already */ }
-        process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-      }
-      shuttingDown = true;
-      log.info({ signal }, 'received signal');
-      daemon.shutdown().then(() => resolve(0), (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        resolve(1);
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  if (shuttingDown) shutdown();
+  return exited;
 }
 
 // A request must never take the daemon down: log what escaped and keep serving.
