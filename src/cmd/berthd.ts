@@ -3,7 +3,8 @@ import { renameSync } from 'node:fs';
 import { loadConfig, checkRoot, checkKernel } from '../config/index.js';
 import { createLog } from '../lib/log.js';
 import { ConfigError, errorMessage } from '../lib/errors.js';
-import { Daemon } from '../daemon/daemon.js';
+import type { Daemon } from '../daemon/daemon.js';
+import { boot } from '../daemon/boot.js';
 import { BERTH_VERSION, ENGINE_VERSION } from '../version.js';
 
 /**
@@ -80,7 +81,11 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
 
   try {
-    daemon = await Daemon.start(config, log);
+    const early = await boot(config, log);
+    // The rest of the daemon loads while containerd boots.
+    const { Daemon } = await import('../daemon/daemon.js');
+    // A failing start stops that containerd and lets go of the locks itself.
+    daemon = await Daemon.start(config, log, early);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`berthd: ${err.message}\n`);

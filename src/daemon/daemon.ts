@@ -1,8 +1,6 @@
-import { dirname, join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Log } from '../lib/log.js';
 import { ConfigError, NotModified } from '../lib/errors.js';
-import { ensureDir } from '../lib/atomic.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
@@ -16,10 +14,10 @@ import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
 import { ContainerdRuntime } from '../runtime/containerd/client.js';
 import { Supervisor, waitServing } from '../runtime/containerd/supervisor.js';
-import { checkProtos } from '../runtime/containerd/protos.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ENGINE_VERSION } from '../version.js';
-import { PidFile } from './pidfile.js';
+import type { PidFile } from './pidfile.js';
+import type { Boot } from './boot.js';
 import { loadOrCreateEngineId } from './engine-id.js';
 import { prepareTmpDir } from './tmpdir.js';
 import { listenersOf } from './listeners.js';
@@ -57,25 +55,9 @@ export class Daemon {
   get server(): ApiServer | undefined { return this.#server; }
 
   /** NewDaemon: everything up to, and including, listening on the API sockets. */
-  static async start(config: Config, log: Log): Promise<Daemon> {
-    for (const w of config.warnings) log.warn(w);
-    checkProtos();
-    await ensureDir(config.dataRoot, 0o711);
-    await ensureDir(config.execRoot, 0o700);
-    await ensureDir(dirname(config.pidfile), 0o755);
-    const locks = await takeLocks(config);
-    let supervisor: Supervisor | undefined;
+  static async start(config: Config, log: Log, early: Boot): Promise<Daemon> {
+    const { locks, supervisor, started } = early;
     try {
-      supervisor = config.containerd
-        ? undefined
-        : new Supervisor({
-          log: log.child({ module: 'containerd' }),
-          root: join(config.dataRoot, 'containerd', 'daemon'),
-          stateDir: join(config.execRoot, 'containerd'),
-          debug: config.debug,
-        });
-      // containerd takes the longest to come up: start it first, prepare the rest meanwhile.
-      const started = supervisor?.start();
       const socket = supervisor ? supervisor.socket : config.containerd.replace(/^unix:\/\//, '');
       const runtime = new ContainerdRuntime(socket, config.execRoot);
       const events = new Events();
@@ -203,25 +185,6 @@ export class Daemon {
     await this.#supervisor?.stop();
     await Promise.all(this.#locks.map((l) => l.release()));
     this.#log.info('Daemon shutdown complete');
-  }
-}
-
-async function takeLocks(config: Config): Promise<PidFile[]> {
-  const locks: PidFile[] = [];
-  try {
-    locks.push(await PidFile.take(config.pidfile,
-      (pid) => `pid file found, ensure berthd is not running or delete ${config.pidfile}` + (pid ? ` (held by pid ${pid})` : '')));
-    for (const [what, dir] of [['exec root', config.execRoot], ['data root', config.dataRoot]] as const) {
-      const path = join(dir, 'berthd.lock');
-      // A pid file inside the directory already holds it.
-      if (dirname(config.pidfile) === dir) continue;
-      locks.push(await PidFile.take(path,
-        (pid) => `${what} ${dir} is in use by another berthd (pid ${pid}); stop it, or delete ${path} if it is not running`));
-    }
-    return locks;
-  } catch (err) {
-    await Promise.all(locks.map((l) => l.release()));
-    throw err;
   }
 }
 
