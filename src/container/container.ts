@@ -1,4 +1,4 @@
-import type { ContainerConfig, ContainerState, HostConfig } from '../types/container.js';
+import type { ContainerConfig, ContainerState, HostConfig, MountPoint, NetworkSettings } from '../types/container.js';
 
 /**
  * A container as Berth keeps it: what `config.v2.json` and `hostconfig.json` hold under
@@ -25,6 +25,10 @@ export interface Container {
   LogPath: string;
   HasBeenStartedBefore: boolean;
   HasBeenManuallyStopped: boolean;
+  /** Keyed by destination inside the container; filled by the mount provider at create. */
+  MountPoints?: Record<string, MountPoint>;
+  /** Filled by the network provider; absent on containers created before networking. */
+  NetworkSettings?: NetworkSettings;
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';

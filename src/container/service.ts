@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Log } from '../lib/log.js';
@@ -13,7 +12,7 @@ import type { ContainerStore } from './store.js';
 import { generateName, VALID_NAME } from './names.js';
 import { mergeConfig } from './merge.js';
 import { signalNumber } from './signals.js';
-import type { LogSink, LogSource, LogWriter, SpecBuilder } from './ports.js';
+import type { LogSink, LogSource, LogWriter, MountProvider, NetworkProvider, SpecBuilder } from './ports.js';
 import type { Filters } from '../api/filters.js';
 import { inspectView, summaryView } from './view.js';
 
@@ -42,6 +41,8 @@ export interface ContainerDeps {
   events: EventSink;
   spec: SpecBuilder;
   logs: LogSink & LogSource;
+  mounts: MountProvider;
+  networks: NetworkProvider;
   log: Log;
   defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string };
 }
@@ -110,9 +111,6 @@ export class ContainerService {
     if (!body.Image) throw new InvalidParameter('No image was specified');
     const hostConfig: HostConfig = { ...(body.HostConfig ?? {}) };
     const mode = hostConfig.NetworkMode || 'default';
-    if (!['default', 'bridge', 'none', 'host'].includes(mode)) {
-      throw new InvalidParameter(`network ${mode} not found`);
-    }
     const runtime = hostConfig.Runtime || this.#d.defaults.runtime;
     if (!['runc', 'crun'].includes(runtime)) throw new InvalidParameter(`Unknown runtime specified ${runtime}`);
     const image = this.#d.images.resolve(body.Image);
@@ -144,26 +142,24 @@ export class ContainerService {
       HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'), ResolvConfPath: join(dir, 'resolv.conf'),
       LogPath: join(dir, `${id}-json.log`), HasBeenStartedBefore: false, HasBeenManuallyStopped: false,
     };
+    const warnings: string[] = [];
+    let layer = false;
     try {
+      warnings.push(...(await this.#d.networks.create(c, body.NetworkingConfig)));
       await this.#d.layers.createRW(id, image.topLayer);
+      layer = true;
+      warnings.push(...(await this.#d.mounts.create(c, image.config.config?.Volumes ?? {})));
       await this.#d.store.save(c);
     } catch (err) {
       this.#d.store.releaseName(finalName);
-      await this.#d.layers.releaseRW(id).catch(() => {});
+      await this.#d.mounts.remove(c, true).catch(() => {});
+      await this.#d.networks.remove(c).catch(() => {});
+      if (layer) await this.#d.layers.releaseRW(id).catch(() => {});
       await this.#d.store.delete(c).catch(() => {});
       throw err;
     }
     this.#event(c, 'create');
-    return { Id: id, Warnings: [] };
-  }
-
-  async #writeFiles(c: Container): Promise<void> {
-    await writeFile(c.HostnamePath, `${c.Config.Hostname}\n`);
-    const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet',
-      'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
-    await writeFile(c.HostsPath, hosts.join('\n') + '\n');
-    const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    await writeFile(c.ResolvConfPath, resolv);
+    return { Id: id, Warnings: warnings };
   }
 
   async start(ref: string): Promise<void> {
@@ -174,8 +170,9 @@ export class ContainerService {
     const rootfs = await this.#d.layers.mountRW(c.ID);
     let created = false;
     try {
-      await this.#writeFiles(c);
-      const spec = await this.#d.spec.build(c, rootfs);
+      const { netnsPath } = await this.#d.networks.setup(c);
+      const mounts = await this.#d.mounts.setup(c, rootfs);
+      const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}) });
       const { pid, io } = await this.#d.runtime.create(c.ID, {
         spec, runtimeBinary: c.HostConfig.Runtime || this.#d.defaults.runtime,
         terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
@@ -202,7 +199,7 @@ export class ContainerService {
     } catch (err) {
       const msg = errorMessage(err);
       if (created) await this.#d.runtime.delete(c.ID).catch(() => {});
-      await this.#d.layers.unmountRW(c.ID).catch(() => {});
+      await this.#release(c);
       const code = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
       Object.assign(c.State, { Status: c.HasBeenStartedBefore ? 'exited' : 'created', ExitCode: code, Error: msg });
       await this.#d.store.save(c).catch(() => {});
@@ -258,7 +255,7 @@ export class ContainerService {
     live.attachers.clear();
     live.io = undefined;
     await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
-    await this.#d.layers.unmountRW(c.ID).catch(() => {});
+    await this.#release(c);
     Object.assign(c.State, { Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error });
     await this.#d.store.save(c).catch((err: unknown) => this.#d.log.error({ err }, 'failed to save container state'));
     this.#event(c, 'die', { exitCode: String(exit.code) });
@@ -268,6 +265,14 @@ export class ContainerService {
     if (c.HostConfig.AutoRemove) {
       await this.remove(c.ID, { force: false }).catch((err: unknown) => this.#d.log.error({ err, container: c.ID }, 'auto-remove failed'));
     }
+  }
+
+  /** What a run holds once its task is gone: network, mounts, the root filesystem. */
+  async #release(c: Container): Promise<void> {
+    const warn = (what: string) => (err: unknown) => this.#d.log.warn({ err, container: c.ID }, `releasing ${what} failed`);
+    await this.#d.networks.teardown(c).catch(warn('network'));
+    await this.#d.mounts.teardown(c).catch(warn('mounts'));
+    await this.#d.layers.unmountRW(c.ID).catch(warn('rootfs'));
   }
 
   async stop(ref: string, timeoutSec?: number): Promise<void> {
@@ -314,7 +319,7 @@ export class ContainerService {
     return { code: new Promise((r) => live.exitWaiters.push(r)) };
   }
 
-  async remove(ref: string, opts: { force: boolean }): Promise<void> {
+  async remove(ref: string, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const c = this.get(ref);
     if (c.State.Running) {
       if (!opts.force) {
@@ -326,6 +331,8 @@ export class ContainerService {
     }
     if (c.State.Status === 'removing') return;
     c.State.Status = 'removing';
+    await this.#d.networks.remove(c).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'network removal failed'));
+    await this.#d.mounts.remove(c, !!opts.volumes || !!c.HostConfig.AutoRemove);
     await this.#d.layers.releaseRW(c.ID);
     await this.#d.store.delete(c);
     this.#event(c, 'destroy');
@@ -403,7 +410,7 @@ export class ContainerService {
       return true;
     });
     if (opts.limit > 0) list = list.slice(0, opts.limit);
-    return list.map((c) => summaryView(c));
+    return list.map((c) => summaryView(c, this.#d.mounts.view(c), this.#d.networks.view(c)));
   }
 
   #imageIs(name: string, id: string): boolean {
@@ -412,7 +419,7 @@ export class ContainerService {
 
   inspect(ref: string, graph: (c: Container) => { Name: string; Data: Record<string, string> | null }) {
     const c = this.get(ref);
-    return inspectView(c, graph(c));
+    return inspectView(c, graph(c), this.#d.mounts.view(c), this.#d.networks.view(c));
   }
 
   /** Stops what runs at daemon shutdown, in parallel, each within its stop timeout. */

@@ -1,8 +1,9 @@
 import type { Container } from './container.js';
 import { describeState } from './container.js';
+import type { NetworkSettings } from '../types/container.js';
 
 /** The Engine API's views of a container: inspect and the `docker ps` summary. */
-export function inspectView(c: Container, graph: { Name: string; Data: Record<string, string> | null }) {
+export function inspectView(c: Container, graph: { Name: string; Data: Record<string, string> | null }, mounts: object[], network: NetworkSettings) {
   return {
     Id: c.ID,
     Created: c.Created,
@@ -24,18 +25,13 @@ export function inspectView(c: Container, graph: { Name: string; Data: Record<st
     ExecIDs: null,
     HostConfig: c.HostConfig,
     GraphDriver: graph,
-    Mounts: [],
+    Mounts: mounts,
     Config: c.Config,
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
-      Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
-      MacAddress: '', Networks: {},
-    },
+    NetworkSettings: network,
   };
 }
 
-export function summaryView(c: Container) {
+export function summaryView(c: Container, mounts: object[], network: NetworkSettings) {
   const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
   return {
     Id: c.ID,
@@ -49,7 +45,7 @@ export function summaryView(c: Container) {
     State: c.State.Status,
     Status: describeState(c.State),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: {} },
-    Mounts: [],
+    NetworkSettings: { Networks: network.Networks },
+    Mounts: mounts,
   };
 }

@@ -8,7 +8,7 @@ import { Images } from '../image/index.js';
 import { openContainers, type ContainerService } from '../container/index.js';
 import { routes as containerRoutes } from '../api/routers/containers/routes.js';
 import { setupInitLayer } from '../image/layer/init.js';
-import { specBuilder, logDrivers } from './container-ports.js';
+import { specBuilder, logDrivers, noMounts, basicNetworks } from './container-ports.js';
 import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
@@ -103,8 +103,16 @@ export class Daemon {
           releaseRW: (id) => layerStore.releaseRW(id),
         },
         runtime, events,
-        spec: specBuilder({ initPath: config.initPath || '/usr/bin/tini-static', defaultUlimits: config.defaultUlimits, cgroupParent: config.cgroupParent }),
+        spec: specBuilder({
+          initPath: config.initPath || '/usr/bin/tini-static', init: config.init, defaultUlimits: config.defaultUlimits,
+          cgroupParent: config.cgroupParent, seccompProfile: config.seccompProfile, noNewPrivileges: config.noNewPrivileges,
+        }),
         logs: logDrivers(),
+        mounts: noMounts(),
+        networks: basicNetworks((ref) => {
+          if (!containers) throw new Error('containers are not open yet');
+          return containers.get(ref);
+        }),
         log: log.child({ module: 'container' }),
         defaults: { runtime: config.defaultRuntime, logDriver: config.logDriver, logOpts: config.logOpts, initPath: config.initPath || '/usr/bin/tini-static' },
       });

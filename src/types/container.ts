@@ -59,6 +59,82 @@ export interface HostConfig {
   Init?: boolean | null;
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
+  Mounts?: MountSpec[] | null;
+  [key: string]: unknown;
+}
+
+/** `--mount` / HostConfig.Mounts, as the API sends it. */
+export interface MountSpec {
+  Type: 'bind' | 'volume' | 'tmpfs' | 'npipe';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean } | null;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
+/** One entry of config.v2.json's MountPoints, keyed by destination, as dockerd stores it. */
+export interface MountPoint {
+  Source: string;
+  Destination: string;
+  RW: boolean;
+  Name: string;
+  Driver: string;
+  Type: MountSpec['Type'];
+  Relabel: string;
+  Propagation: string;
+  Spec: MountSpec;
+  /** Copy the image's content into an empty volume on first mount. */
+  CopyData?: boolean;
+  /** The volume's mount reference ID, while mounted. */
+  ID?: string;
+  SkipMountpointCreation?: boolean;
+}
+
+/** An endpoint's settings, as NetworkingConfig.EndpointsConfig and NetworkSettings.Networks carry them. */
+export interface EndpointSettings {
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
+  Links?: string[] | null;
+  Aliases?: string[] | null;
+  NetworkID?: string;
+  EndpointID?: string;
+  Gateway?: string;
+  IPAddress?: string;
+  IPPrefixLen?: number;
+  IPv6Gateway?: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+  [key: string]: unknown;
+}
+
+export interface NetworkingConfig {
+  EndpointsConfig?: Record<string, EndpointSettings> | null;
+}
+
+/** config.v2.json's NetworkSettings, and the inspect view of it. */
+export interface NetworkSettings {
+  Bridge: string;
+  SandboxID: string;
+  HairpinMode: boolean;
+  LinkLocalIPv6Address: string;
+  LinkLocalIPv6PrefixLen: number;
+  Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+  SandboxKey: string;
+  SecondaryIPAddresses: null;
+  SecondaryIPv6Addresses: null;
+  EndpointID: string;
+  Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  MacAddress: string;
+  Networks: Record<string, EndpointSettings>;
   [key: string]: unknown;
 }
 
@@ -78,7 +154,7 @@ export interface ContainerState {
 
 export interface CreateBody extends ContainerConfig {
   HostConfig?: HostConfig;
-  NetworkingConfig?: unknown;
+  NetworkingConfig?: NetworkingConfig;
 }
 
 export type { ContainerConfig };

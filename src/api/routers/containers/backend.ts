@@ -13,7 +13,7 @@ export interface ContainersBackend {
   kill(ref: string, signal: string | undefined): Promise<void>;
   /** Validates now; the promise resolves with the exit code when the condition holds. */
   wait(ref: string, condition: string): { code: Promise<number> };
-  remove(ref: string, opts: { force: boolean }): Promise<void>;
+  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
   /** Checks the container exists before the connection is taken over. */
   exists(ref: string): void;
   attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<void>;

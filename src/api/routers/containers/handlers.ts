@@ -24,7 +24,7 @@ export const stop = (b: ContainersBackend) => async (req: Request) => { await b.
 export const restart = (b: ContainersBackend) => async (req: Request) => { await b.restart(req.params.id!, timeout(req)); return noContent(); };
 export const kill = (b: ContainersBackend) => async (req: Request) => { await b.kill(req.params.id!, req.query.signal); return noContent(); };
 export const remove = (b: ContainersBackend) => async (req: Request) => {
-  await b.remove(req.params.id!, { force: bool(req.query.force) });
+  await b.remove(req.params.id!, { force: bool(req.query.force), volumes: bool(req.query.v) });
   return noContent();
 };
 
