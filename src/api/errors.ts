@@ -1,6 +1,6 @@
 import {
   BerthError, Conflict, Forbidden, InvalidParameter, NotFound, NotImplemented, NotModified,
-  Unavailable,
+  Unauthorized, Unavailable,
 } from '../lib/errors.js';
 
 /** The only map from an error class to an HTTP status. Anything else is a 500. */
@@ -8,6 +8,7 @@ const statuses: Array<[new (...args: never[]) => BerthError, number]> = [
   [NotFound, 404],
   [Conflict, 409],
   [InvalidParameter, 400],
+  [Unauthorized, 401],
   [Forbidden, 403],
   [NotModified, 304],
   [Unavailable, 503],

@@ -16,6 +16,8 @@ export class NotFound extends BerthError {}
 export class Conflict extends BerthError {}
 /** The request itself is malformed or asks for something invalid (400). */
 export class InvalidParameter extends BerthError {}
+/** The credentials are missing or wrong (401): registry login. */
+export class Unauthorized extends BerthError {}
 /** The request is understood but refused (403). */
 export class Forbidden extends BerthError {}
 /** Nothing changed, e.g. starting a started container (304). */
