@@ -4,7 +4,10 @@ import { ConfigError, NotModified } from '../lib/errors.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
-import { Images } from '../image/index.js';
+import { routes as distributionRoutes } from '../api/routers/distribution/routes.js';
+import { Distribution, authFromHeader, type AuthConfig } from '../distribution/index.js';
+import { join } from 'node:path';
+import { Images, pullTarget, pushSource } from '../image/index.js';
 import { openContainers, type ContainerService } from '../container/index.js';
 import { routes as containerRoutes } from '../api/routers/containers/routes.js';
 import { setupInitLayer } from '../image/layer/init.js';
@@ -92,6 +95,14 @@ export class Daemon {
         };
       }
       const layerStore = images.service.stores.layers;
+      const distribution = new Distribution({
+        target: pullTarget(images.service), source: pushSource(images.service),
+        metadataRoot: join(config.dataRoot, 'image', images.driver.name, 'distribution'),
+        tmpDir: join(config.dataRoot, 'tmp'),
+        insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors,
+        maxConcurrentDownloads: config.maxConcurrentDownloads, maxConcurrentUploads: config.maxConcurrentUploads,
+        maxDownloadAttempts: config.maxDownloadAttempts, log: log.child({ module: 'distribution' }),
+      });
       containers = await openContainers({
         dataRoot: config.dataRoot,
         images: { resolve: (n) => images.service.resolve(n) },
@@ -166,6 +177,12 @@ export class Daemon {
             load: (input, signal) => images.load(input, signal),
             save: (names) => images.save(names),
             import: (input, o) => images.import(input, o),
+            pull: (o) => distribution.pull({ ...o, auth: authFromHeader(o.auth) }),
+            push: (n, o) => distribution.push(n, { ...o, auth: authFromHeader(o.auth) }),
+          }),
+          ...distributionRoutes({
+            login: (body) => distribution.login(body as AuthConfig),
+            inspect: (n, auth) => distribution.inspect(n, authFromHeader(auth)),
           }),
         ],
       });

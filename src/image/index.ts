@@ -15,6 +15,8 @@ import { importImage } from './transfer/import.js';
 
 export { ImageService } from './service.js';
 export type { ImageUsers, EventSink } from './service.js';
+export { pullTarget, pushSource } from './transfer/pull-commit.js';
+export type { PullTarget, PushSource, PushImage } from './transfer/pull-commit.js';
 
 export interface ImagesOptions {
   dataRoot: string;

@@ -208,6 +208,8 @@ export class ImageService {
   loaded(id: string, tags: string[]): void { this.#event(id, 'load', tags[0] ?? id); }
   saved(id: string): void { this.#event(id, 'save', id); }
   imported(id: string): void { this.#event(id, 'import', id); }
+  /** `pull` and `push` events of the distribution subsystem, named by the reference moved. */
+  transferred(id: string, action: 'pull' | 'push', name: string): void { this.#event(id, action, name); }
 
   #event(id: string, action: string, name: string): void {
     this.#d.events.log('image', action, { ID: id, Attributes: { name } });

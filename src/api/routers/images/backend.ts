@@ -24,4 +24,11 @@ export interface ImagesBackend {
   load(input: Readable, signal: AbortSignal): Promise<ProgressMessage[]>;
   save(names: string[]): Readable;
   import(input: Readable, opts: { repo: string; tag: string; message: string; changes: string[]; signal: AbortSignal }): Promise<string>;
+  /**
+   * Pull (`fromImage`): resolves with a stream of jsonmessage objects once the first is ready;
+   * rejects when the pull fails before that. `auth` is the raw X-Registry-Auth header.
+   */
+  pull(opts: { fromImage: string; tag: string; platform: string; auth: string | undefined; signal: AbortSignal }): Promise<Readable>;
+  /** Push, with the same stream contract as pull. */
+  push(name: string, opts: { tag: string; auth: string | undefined; signal: AbortSignal }): Promise<Readable>;
 }

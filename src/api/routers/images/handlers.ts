@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { Request } from '../../request.js';
 import { bool } from '../../request.js';
 import { Reply, StreamReply } from '../../reply.js';
@@ -57,14 +57,38 @@ export const save = (b: ImagesBackend) => (req: Request) => {
   return new StreamReply(b.save(names), 'application/x-tar');
 };
 
-/** POST /images/create: import (fromSrc) here; pull (fromImage) comes with distribution. */
+/** jsonmessage objects to JSON lines. */
+const toJsonLines = () => new Transform({
+  writableObjectMode: true,
+  transform(m: object, _e, cb) { cb(null, JSON.stringify(m) + '\n'); },
+});
+
+const authHeader = (req: Request) => {
+  const h = req.headers['x-registry-auth'];
+  return Array.isArray(h) ? h[0] : h;
+};
+
+/** POST /images/create: pull (fromImage) or import (fromSrc). */
 export const create = (b: ImagesBackend) => async (req: Request) => {
   const src = req.query.fromSrc;
-  if (src === undefined) throw new InvalidParameter('pulling images (fromImage) is not supported yet');
+  if (req.query.fromImage !== undefined && src === undefined) {
+    const messages = await b.pull({
+      fromImage: req.query.fromImage, tag: req.query.tag ?? '', platform: req.query.platform ?? '',
+      auth: authHeader(req), signal: req.signal,
+    });
+    return new StreamReply(messages.pipe(toJsonLines()));
+  }
+  if (src === undefined) throw new InvalidParameter('fromImage or fromSrc is required');
   if (src !== '-') throw new InvalidParameter('importing from a URL is not supported: use fromSrc=-');
   const id = await b.import(req.body, {
     repo: req.query.repo ?? '', tag: req.query.tag ?? '', message: req.query.message ?? '',
     changes: req.searchParams.getAll('changes'), signal: req.signal,
   });
   return new StreamReply(jsonLines([{ status: id }]));
+};
+
+/** POST /images/{name}/push. */
+export const push = (b: ImagesBackend) => async (req: Request) => {
+  const messages = await b.push(req.params.name!, { tag: req.query.tag ?? '', auth: authHeader(req), signal: req.signal });
+  return new StreamReply(messages.pipe(toJsonLines()));
 };

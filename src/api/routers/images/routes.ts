@@ -1,6 +1,6 @@
 import { del, get, post, type Route } from '../../router.js';
 import type { ImagesBackend } from './backend.js';
-import { create, list, load, prune, remove, save, tag } from './handlers.js';
+import { create, list, load, prune, push, remove, save, tag } from './handlers.js';
 
 export const routes = (b: ImagesBackend): Route[] => [
   get('/images/json', list(b)),
@@ -12,5 +12,6 @@ export const routes = (b: ImagesBackend): Route[] => [
   get('/images/*name/history', (req) => b.history(req.params.name!)),
   get('/images/*name/get', save(b)),
   post('/images/*name/tag', tag(b)),
+  post('/images/*name/push', push(b)),
   del('/images/*name', remove(b)),
 ];
