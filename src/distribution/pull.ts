@@ -15,7 +15,7 @@ import {
 import type { Pending } from '../image/layer/store.js';
 import type { ImageConfig } from '../types/image.js';
 import type { AuthConfig } from './registry/auth.js';
-import { RegistryError } from './registry/client.js';
+import { RegistryError, describe } from './registry/client.js';
 import type { Hosts } from './registry/hosts.js';
 import { MediaType, parseManifest, platformString, selectPlatform, type Descriptor, type Platform } from './manifest.js';
 import type { Metadata } from './metadata.js';
@@ -348,8 +348,7 @@ export function translate(err: unknown, ref: Reference): Error {
   if (!(err instanceof RegistryError)) {
     if (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED')) return new SystemError('context canceled');
     if (err instanceof Error && /^(InvalidParameter|NotFound|SystemError|Forbidden|Conflict|Unauthorized)$/.test(err.name)) return err;
-    const e = err as { message?: string; cause?: { message?: string } };
-    return new SystemError(e?.cause?.message ? `${e.message}: ${e.cause.message}` : (e?.message ?? String(err)), { cause: err });
+    return new SystemError(describe(err), { cause: err });
   }
   const first = err.codes[0]?.code;
   if (first === 'DENIED') return new NotFound(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);

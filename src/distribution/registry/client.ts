@@ -237,7 +237,8 @@ export function describe(err: unknown): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e?.cause?.code ?? e?.code;
   if (code === 'ECONNREFUSED') return 'dial tcp: connect: connection refused';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset by peer';
+  // A body cut short: Go's io.ErrUnexpectedEOF, as dockerd reports a broken transfer.
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || /other side closed|premature close/i.test(e?.message ?? '')) return 'unexpected EOF';
   if (code === 'ENOTFOUND') return 'dial tcp: lookup: no such host';
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/.test(e?.message ?? '')) {
     return 'http: server gave HTTP response to HTTPS client';
