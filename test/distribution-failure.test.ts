@@ -2,13 +2,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { TestDaemon } from './harness.js';
+import { TestDaemon, run } from './harness.js';
 import { TestRegistry } from './registry.js';
 import { archive, image, layerTar } from './image-fixtures.js';
 
@@ -89,5 +89,31 @@ test('a registry that stops mid-pull: a clear error after the retries, nothing h
   } finally {
     proxy.closeAllConnections();
     await new Promise((resolve) => proxy.close(resolve));
+  }
+});
+
+test('a TLS registry that wants a client certificate: berthd presents the one in certs.d', async () => {
+  const ca = join(dir, 'ca.crt');
+  const caKey = join(dir, 'ca.key');
+  const ssl = async (args: string[]) => { const r = await run('openssl', args); assert.equal(r.code, 0, r.stderr); };
+  await ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca, '-days', '2', '-subj', '/CN=berth-test-ca']);
+  const tlsReg = await TestRegistry.start({ tls: { clientCa: ca } });
+  const certs = join('/etc/berth/certs.d', tlsReg.host);
+  try {
+    const name = `${tlsReg.host}/secure:latest`;
+    const tag = await d1.docker(['tag', (await d1.docker(['images', '-q'])).stdout.trim().split('\n')[0]!, name]);
+    assert.equal(tag.code, 0, tag.stderr);
+    const refused = await d1.docker(['push', name]);
+    assert.notEqual(refused.code, 0, 'the registry took a push without a client certificate');
+    await mkdir(certs, { recursive: true });
+    await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certs, 'client.key'), '-out', join(dir, 'client.csr'), '-subj', '/CN=berth-client']);
+    await ssl(['x509', '-req', '-in', join(dir, 'client.csr'), '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', join(certs, 'client.cert'), '-days', '2']);
+    // certs.d is read on each transfer: no restart needed.
+    const ok = await d1.docker(['push', name]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(tlsReg.log, /"PUT \/v2\/secure\/manifests\/latest HTTP\/[12](\.[01])?" 201/);
+  } finally {
+    await rm(certs, { recursive: true, force: true });
+    await tlsReg.stop();
   }
 });

@@ -14,7 +14,8 @@ import { run } from './harness.js';
 export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
-  tls?: boolean;
+  /** TLS with a self-signed certificate; `clientCa` makes the registry require client certificates signed by it. */
+  tls?: boolean | { clientCa: string };
 }
 
 export class TestRegistry {
@@ -73,6 +74,7 @@ export class TestRegistry {
         '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
       if (r.code !== 0) throw new Error(`openssl: ${r.stderr}`);
       lines.push('  tls:', `    certificate: ${cert}`, `    key: ${key}`);
+      if (typeof opts.tls === 'object') lines.push('    clientcas:', `      - ${opts.tls.clientCa}`);
     }
     if (opts.htpasswd) {
       const r = await run('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password]);

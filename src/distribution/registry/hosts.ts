@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -84,11 +85,12 @@ export class Hosts {
     return addrs.some((a) => cidrs.some((c) => inCidr(a, c)));
   }
 
+  /** certs.d is read on every call, as dockerd does; an agent is kept per distinct TLS setup. */
   async #agent(host: string, insecure: boolean): Promise<Dispatcher> {
-    const key = `${host}|${insecure}`;
+    const tls = await this.#tls(host);
+    const key = `${host}|${insecure}|${createHash('sha256').update(JSON.stringify(tls)).digest('hex')}`;
     const cached = this.#agents.get(key);
     if (cached) return cached;
-    const tls = await this.#tls(host);
     const agent = new Agent({
       connect: { timeout: this.#o.connectTimeout, rejectUnauthorized: !insecure, ...tls },
       headersTimeout: this.#o.requestTimeout,
@@ -109,7 +111,7 @@ export class Hosts {
     let cert: string | undefined;
     let key: string | undefined;
     for (const base of this.#o.certsDirs) {
-      const dir = join(base, host.replace(/:/g, ':'));
+      const dir = join(base, host);
       let names: string[];
       try {
         names = await readdir(dir);
