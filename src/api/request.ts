@@ -43,7 +43,12 @@ export async function readJson<T>(req: IncomingMessage): Promise<T | undefined> 
     if (size > MAX_JSON_BODY) throw new InvalidParameter('request body too large');
     chunks.push(chunk);
   }
-  const raw = Buffer.concat(chunks).toString('utf8');
+  return parseJsonBody<T>(req, Buffer.concat(chunks));
+}
+
+/** A JSON body already read (an upgrade request's), with the same checks. */
+export function parseJsonBody<T>(req: IncomingMessage, body: Buffer): T | undefined {
+  const raw = body.toString('utf8');
   if (raw.trim() === '') return undefined;
   const type = req.headers['content-type'];
   // dockerd accepts a missing Content-Type and refuses any other than JSON.

@@ -9,7 +9,7 @@ import { InvalidParameter, errorMessage } from '../lib/errors.js';
 import { statusOf } from './errors.js';
 import { compile, match, type CompiledRoute, type Route } from './router.js';
 import { hijacked, Reply, StreamReply } from './reply.js';
-import { parseQuery, readJson, makeVersionBelow, type Request } from './request.js';
+import { parseQuery, parseJsonBody, readJson, makeVersionBelow, MAX_JSON_BODY, type Request } from './request.js';
 import { API_VERSION, checkVersion, splitVersion } from './version.js';
 import { detachFromHttp, hijackHead } from './hijack.js';
 
@@ -135,11 +135,19 @@ export class ApiServer {
         return;
       }
       checkVersion(version);
+      // An upgrade request's body is not parsed by Node: it arrives at the head of the
+      // connection's bytes, before the stream itself.
+      let upgradeBody: Buffer | undefined;
+      if (head !== undefined) {
+        const split = await splitUpgradeBody(raw, head);
+        upgradeBody = split.body;
+        head = split.rest;
+      }
       const req: Request = {
         method, path, version, params: found.params,
         query: parseQuery(url.searchParams), searchParams: url.searchParams,
         headers: raw.headers, body: raw, signal: abort.signal,
-        json: <T>() => readJson<T>(raw),
+        json: async <T>() => (upgradeBody ? parseJsonBody<T>(raw, upgradeBody) : readJson<T>(raw)),
         versionBelow: makeVersionBelow(version),
         hijack: () => {
           takenOver = true;
@@ -201,6 +209,29 @@ export class ApiServer {
     socket.setNoDelay?.(true);
     return socket;
   }
+}
+
+/** Takes Content-Length bytes off the front of an upgraded connection. */
+async function splitUpgradeBody(raw: IncomingMessage, head: Buffer): Promise<{ body?: Buffer; rest: Buffer }> {
+  const len = Number(raw.headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(len) || len <= 0) return { rest: head };
+  if (len > MAX_JSON_BODY) throw new InvalidParameter('request body is too large');
+  let buf = head;
+  const socket = raw.socket;
+  while (buf.length < len) {
+    const more = await new Promise<Buffer | null>((resolve) => {
+      const onData = (d: Buffer) => { done(); resolve(d); };
+      const onEnd = () => { done(); resolve(null); };
+      const done = () => { socket.pause(); socket.off('data', onData); socket.off('end', onEnd); socket.off('close', onEnd); };
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('close', onEnd);
+      socket.resume();
+    });
+    if (!more) break;
+    buf = Buffer.concat([buf, more]);
+  }
+  return { body: buf.subarray(0, len), rest: buf.subarray(len) };
 }
 
 async function groupId(name: string): Promise<number | undefined> {

@@ -15,6 +15,9 @@ import { signalNumber } from './signals.js';
 import type { LogSink, LogSource, LogWriter, MountProvider, NetworkProvider, SpecBuilder } from './ports.js';
 import type { Filters } from '../api/filters.js';
 import { inspectView, summaryView } from './view.js';
+import type { OciProcess, OciSpec } from './spec/types.js';
+import type { ExecTarget } from './exec.js';
+import { DetachScanner, parseDetachKeys } from './detach.js';
 
 /** What the container service needs from images and layers. */
 export interface ImageSource {
@@ -44,7 +47,11 @@ export interface ContainerDeps {
   mounts: MountProvider;
   networks: NetworkProvider;
   log: Log;
-  defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string };
+  defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string; detachKeys: string };
+  /** Told when a container's process has exited (execs died with it). */
+  onExit?: (id: string) => void;
+  /** Told when a container is removed. */
+  onRemove?: (id: string) => void;
 }
 
 /** An attached client: where output goes, and where its input comes from. */
@@ -53,12 +60,18 @@ interface Attacher {
   stdout: boolean;
   stderr: boolean;
   stdin?: Readable;
+  /** Detach keys, with a TTY. */
+  keys?: number[];
+  detach?: () => void;
   done: () => void;
 }
 
 /** What only exists while a container runs (or is about to). */
 interface Live {
   io?: ProcessIO;
+  /** The spec's process and the mounted root of the current run, for execs. */
+  process?: OciProcess;
+  rootfs?: string;
   attachers: Set<Attacher>;
   exited?: Promise<void>;
   exitWaiters: Array<(code: number) => void>;
@@ -172,7 +185,9 @@ export class ContainerService {
     try {
       const { netnsPath } = await this.#d.networks.setup(c);
       const mounts = await this.#d.mounts.setup(c, rootfs);
-      const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}) });
+      const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}) }) as OciSpec;
+      live.process = spec.process;
+      live.rootfs = rootfs;
       const { pid, io } = await this.#d.runtime.create(c.ID, {
         spec, runtimeBinary: c.HostConfig.Runtime || this.#d.defaults.runtime,
         terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
@@ -181,7 +196,7 @@ export class ContainerService {
       live.io = io;
       const sink = await this.#d.logs.open(c);
       const copies = [this.#pump(c, live, io.stdout, 'stdout', sink), ...(io.stderr ? [this.#pump(c, live, io.stderr, 'stderr', sink)] : [])];
-      for (const a of live.attachers) if (a.stdin && io.stdin) this.#feedStdin(c, a.stdin, io.stdin);
+      for (const a of live.attachers) if (a.stdin && io.stdin) this.#feedStdin(c, a, io.stdin);
       const waiting = this.#d.runtime.wait(c.ID);
       live.exited = waiting.then(
         (exit) => this.#exited(c, live, exit, copies, sink),
@@ -229,12 +244,27 @@ export class ContainerService {
     await sink.endStream?.(stream);
   }
 
-  #feedStdin(c: Container, from: Readable, to: Writable): void {
-    from.on('data', (d: Buffer) => { if (!to.destroyed) to.write(d); });
+  #feedStdin(c: Container, a: Attacher, to: Writable): void {
+    const from = a.stdin!;
+    // As dockerd: the detach sequence is looked for only with a TTY.
+    const scanner = c.Config.Tty && a.keys ? new DetachScanner(a.keys) : undefined;
+    from.on('data', (d: Buffer) => {
+      if (to.destroyed) return;
+      if (!scanner) { to.write(d); return; }
+      const { pass, detach } = scanner.push(d);
+      if (pass.length) to.write(pass);
+      if (detach) {
+        from.removeAllListeners('data');
+        from.removeAllListeners('end');
+        a.detach?.();
+      }
+    });
     // Closing the FIFO's fd is the EOF the process reads. end() would try a socket shutdown,
     // which a FIFO refuses, and leave the fd open: destroy once what was written is flushed.
     from.on('end', () => {
-      if (!c.Config.StdinOnce || to.destroyed) return;
+      // As dockerd: a client's end of input closes the process's stdin only without a TTY;
+      // with one, it only ends this attachment (a client that detached closes its side).
+      if (!c.Config.StdinOnce || c.Config.Tty || to.destroyed) return;
       const close = () => {
         to.destroy();
         // The shim keeps the FIFO open for later writers; CloseIO is what ends the process's stdin.
@@ -254,6 +284,9 @@ export class ContainerService {
     for (const a of live.attachers) a.done();
     live.attachers.clear();
     live.io = undefined;
+    live.process = undefined;
+    live.rootfs = undefined;
+    this.#d.onExit?.(c.ID);
     await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
     await this.#release(c);
     Object.assign(c.State, { Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error });
@@ -338,15 +371,82 @@ export class ContainerService {
     this.#event(c, 'destroy');
     const live = this.#live.get(c.ID);
     this.#live.delete(c.ID);
+    this.#d.onRemove?.(c.ID);
     for (const w of live?.removedWaiters.splice(0) ?? []) w(c.State.ExitCode);
+  }
+
+  /** A running container for an exec, with dockerd's refusals. */
+  execTarget(ref: string): ExecTarget {
+    const c = this.get(ref);
+    if (c.State.Paused) throw new Conflict(`Container ${c.ID} is paused, unpause the container before exec`);
+    if (c.State.Restarting) throw new Conflict(`Container ${c.ID} is restarting, wait until the container is running`);
+    const live = this.#live.get(c.ID);
+    if (!c.State.Running || !live?.process || !live.rootfs) throw new Conflict(`Container ${c.ID} is not running`);
+    return { container: c, process: live.process, rootfs: live.rootfs };
+  }
+
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const c = this.get(ref);
+    if (!c.State.Running) throw new Conflict(`Container ${c.ID} is not running`);
+    await this.#d.runtime.resize(c.ID, undefined, width, height);
+    this.#event(c, 'resize', { height: String(height), width: String(width) });
+  }
+
+  async pause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (!c.State.Running) throw new Conflict(`Container ${c.ID} is not running`);
+    if (c.State.Paused) throw new Conflict(`Container ${c.ID} is already paused`);
+    if (c.State.Restarting) throw new Conflict(`Container ${c.ID} is restarting, wait until the container is running`);
+    await this.#d.runtime.pause(c.ID);
+    Object.assign(c.State, { Paused: true, Status: 'paused' });
+    await this.#d.store.save(c);
+    this.#event(c, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (!c.State.Paused) throw new Conflict(`Container ${c.ID} is not paused`);
+    await this.#d.runtime.resume(c.ID);
+    Object.assign(c.State, { Paused: false, Status: 'running' });
+    await this.#d.store.save(c);
+    this.#event(c, 'unpause');
+  }
+
+  async restart(ref: string, timeoutSec?: number): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Running) await this.stop(c.ID, timeoutSec);
+    await this.start(c.ID);
+    this.#event(c, 'restart');
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = this.get(ref);
+    if (!newName) throw new InvalidParameter('Neither old nor new names may be empty');
+    const bare = newName.replace(/^\//, '');
+    if (!VALID_NAME.test(bare)) throw new InvalidParameter(`Invalid container name (${bare}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const name = `/${bare}`;
+    const old = c.Name;
+    if (name === old) throw new InvalidParameter('Renaming a container with the same name as its current name');
+    this.#d.store.reserveName(name, c.ID);
+    c.Name = name;
+    try {
+      await this.#d.store.save(c);
+    } catch (err) {
+      c.Name = old;
+      this.#d.store.releaseName(name);
+      throw err;
+    }
+    this.#d.store.releaseName(old);
+    this.#event(c, 'rename', { oldName: old });
   }
 
   /**
    * Attaches a client's connection: output (stdcopy frames, or raw with a TTY) until the
    * container stops; input to the process when asked and the container keeps stdin open.
    */
-  async attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<void> {
+  async attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; detachKeys?: string }): Promise<void> {
     const c = this.get(ref);
+    const keys = parseDetachKeys(opts.detachKeys || this.#d.defaults.detachKeys);
     if (opts.logs) {
       for await (const item of this.#d.logs.read(c, { follow: false, tail: 'all', stdout: opts.stdout, stderr: opts.stderr, timestamps: false })) {
         conn.write(c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line));
@@ -362,12 +462,17 @@ export class ContainerService {
       const a: Attacher = {
         out: conn, stdout: opts.stdout, stderr: opts.stderr,
         done: () => { conn.end(); resolve(); },
-        ...(opts.stdin && c.Config.OpenStdin ? { stdin: conn } : {}),
+        ...(opts.stdin && c.Config.OpenStdin ? { stdin: conn, keys } : {}),
+      };
+      a.detach = () => {
+        live.attachers.delete(a);
+        this.#event(c, 'detach');
+        a.done();
       };
       live.attachers.add(a);
       conn.on('close', () => { live.attachers.delete(a); resolve(); });
       conn.on('error', () => {});
-      if (a.stdin && live.io?.stdin) this.#feedStdin(c, a.stdin, live.io.stdin);
+      if (a.stdin && live.io?.stdin) this.#feedStdin(c, a, live.io.stdin);
       this.#event(c, 'attach');
     });
   }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { Log } from '../lib/log.js';
-import { ConfigError, NotModified } from '../lib/errors.js';
+import { ConfigError } from '../lib/errors.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { Images, pullTarget, pushSource } from '../image/index.js';
 import { openContainers, type ContainerService } from '../container/index.js';
 import { routes as containerRoutes } from '../api/routers/containers/routes.js';
+import { routes as execRoutes } from '../api/routers/exec/routes.js';
+import { ExecService } from '../container/exec.js';
 import { setupInitLayer } from '../image/layer/init.js';
 import { specBuilder, logDrivers, noMounts, basicNetworks } from './container-ports.js';
 import { Events } from '../events/index.js';
@@ -103,6 +105,17 @@ export class Daemon {
         maxConcurrentDownloads: config.maxConcurrentDownloads, maxConcurrentUploads: config.maxConcurrentUploads,
         maxDownloadAttempts: config.maxDownloadAttempts, log: log.child({ module: 'distribution' }),
       });
+      const exec: ExecService = new ExecService({
+        target: (ref) => {
+          if (!containers) throw new Error('containers are not open yet');
+          return containers.execTarget(ref);
+        },
+        runtime, log: log.child({ module: 'exec' }), defaultDetachKeys: '',
+        event: (c, action, extra = {}) => events.log('container', action, {
+          ID: c.ID, Attributes: { ...(c.Config.Labels ?? {}), image: c.Config.Image ?? c.Image, name: c.Name.slice(1), ...extra },
+        }),
+      });
+      exec.startGc();
       containers = await openContainers({
         dataRoot: config.dataRoot,
         images: { resolve: (n) => images.service.resolve(n) },
@@ -125,7 +138,12 @@ export class Daemon {
           return containers.get(ref);
         }),
         log: log.child({ module: 'container' }),
-        defaults: { runtime: config.defaultRuntime, logDriver: config.logDriver, logOpts: config.logOpts, initPath: config.initPath || '/usr/bin/tini-static' },
+        defaults: {
+          runtime: config.defaultRuntime, logDriver: config.logDriver, logOpts: config.logOpts,
+          initPath: config.initPath || '/usr/bin/tini-static', detachKeys: '',
+        },
+        onExit: (id) => exec.containerExited(id),
+        onRemove: (id) => exec.containerRemoved(id),
       });
       const cs = containers;
       const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs });
@@ -153,19 +171,30 @@ export class Daemon {
           ...containerRoutes({
             create: (body, name) => cs.create(body, name),
             list: (o) => cs.list(o),
-            inspect: (ref) => cs.inspect(ref, (c) => ({ Name: c.Driver, Data: null })),
+            inspect: (ref) => {
+              const view = cs.inspect(ref, (c) => ({ Name: c.Driver, Data: null }));
+              return { ...view, ExecIDs: exec.idsOf(view.Id) };
+            },
             start: (ref) => cs.start(ref),
             stop: (ref, t) => cs.stop(ref, t),
-            restart: async (ref, t) => {
-              await cs.stop(ref, t).catch((err: unknown) => { if (!(err instanceof NotModified)) throw err; });
-              await cs.start(ref);
-            },
+            restart: (ref, t) => cs.restart(ref, t),
             kill: (ref, sig) => cs.kill(ref, sig),
             wait: (ref, cond) => cs.wait(ref, cond),
             remove: (ref, o) => cs.remove(ref, o),
             exists: (ref) => { cs.get(ref); },
             attach: (ref, conn, o) => cs.attach(ref, conn, o),
             logs: (ref, o) => cs.logs(ref, o),
+            resize: (ref, h, w) => cs.resize(ref, h, w),
+            pause: (ref) => cs.pause(ref),
+            unpause: (ref) => cs.unpause(ref),
+            rename: (ref, name) => cs.rename(ref, name),
+          }),
+          ...execRoutes({
+            create: (ref, body) => exec.create(ref, body),
+            exists: (id) => exec.exists(id),
+            start: (id, o, attach) => exec.start(id, o, attach),
+            inspect: (id) => exec.inspect(id),
+            resize: (id, h, w) => exec.resize(id, h, w),
           }),
           ...imageRoutes({
             list: (o) => images.service.list(o),

@@ -1,5 +1,5 @@
 import { constants, openSync, closeSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
 import { native, S_IFIFO } from '../lib/native.js';
@@ -56,4 +56,11 @@ export async function openFifos(dir: string, opts: { stdin: boolean; stderr: boo
 
 export async function removeFifos(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** An exec's FIFOs share the container's directory; only its own go. */
+export async function removeExecFifos(set: { stdin?: string; stdout: string; stderr?: string }): Promise<void> {
+  for (const p of [set.stdin, set.stdout, set.stderr]) {
+    if (p) await unlink(p).catch(() => {});
+  }
 }

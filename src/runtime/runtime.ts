@@ -28,6 +28,13 @@ export interface CreateOptions {
   labels?: Record<string, string>;
 }
 
+export interface ExecOptions {
+  /** The OCI process, as JSON. */
+  process: object;
+  terminal: boolean;
+  stdin: boolean;
+}
+
 export interface Exit {
   code: number;
   at: Date;
@@ -48,5 +55,23 @@ export interface Runtime {
   wait(id: string): Promise<Exit>;
   /** Removes the task and the container from containerd, and the FIFOs. */
   delete(id: string): Promise<void>;
+  /** Adds a process to a running task (not started); returns its stdio. */
+  exec(id: string, execId: string, opts: ExecOptions): Promise<ProcessIO>;
+  startExec(id: string, execId: string): Promise<number>;
+  waitExec(id: string, execId: string): Promise<Exit>;
+  killExec(id: string, execId: string, signal: number): Promise<void>;
+  /** Ends the exec's stdin (see closeStdin). */
+  closeExecStdin(id: string, execId: string): Promise<void>;
+  /** Forgets an exited exec and removes its FIFOs. */
+  deleteExec(id: string, execId: string): Promise<void>;
+  /** Resizes the terminal of the init process, or of an exec. */
+  resize(id: string, execId: string | undefined, width: number, height: number): Promise<void>;
+  /** Freezes and thaws every process of the task. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Applies new resource limits (OCI LinuxResources) to a running task. */
+  update(id: string, resources: object): Promise<void>;
+  /** Host PIDs of every process of the task. */
+  pids(id: string): Promise<number[]>;
   close(): void;
 }

@@ -1,7 +1,7 @@
 import type { Client, GrpcObject, Metadata as MetadataT, ServiceError } from '@grpc/grpc-js';
-import type { CreateOptions, Exit, ProcessIO, Runtime, RuntimeVersion } from '../runtime.js';
+import type { CreateOptions, ExecOptions, Exit, ProcessIO, Runtime, RuntimeVersion } from '../runtime.js';
 import { join } from 'node:path';
-import { openFifos, removeFifos } from '../fifo.js';
+import { openFifos, removeFifos, removeExecFifos } from '../fifo.js';
 import { NotFound, Unavailable } from '../../lib/errors.js';
 import { fromGrpc } from './errors.js';
 import { loadProtos } from './protos.js';
@@ -39,6 +39,8 @@ export class ContainerdRuntime implements Runtime {
   #grpc?: Grpc;
   #protos?: GrpcObject;
   readonly #clients = new Map<string, Client>();
+  /** Placeholder writers of execs created but not started, by `<id>/<execId>`. */
+  readonly #pending = new Map<string, () => void>();
 
   readonly #stateDir: string;
 
@@ -174,6 +176,89 @@ export class ContainerdRuntime implements Runtime {
       if (!(err instanceof NotFound)) throw err;
     });
     await removeFifos(join(this.#stateDir, 'fifo', id));
+  }
+
+  async exec(id: string, execId: string, opts: ExecOptions): Promise<ProcessIO> {
+    const fifos = await openFifos(join(this.#stateDir, 'fifo', id), { stdin: opts.stdin, stderr: !opts.terminal, prefix: execId });
+    try {
+      await this.#call(TASKS, 'Exec', {
+        container_id: id, exec_id: execId, terminal: opts.terminal,
+        stdin: fifos.stdin ?? '', stdout: fifos.stdout, stderr: fifos.stderr ?? '',
+        spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify(opts.process)) },
+      }, 60_000);
+      // The shim opens an exec's FIFOs only at Start: until then our placeholder writers keep
+      // the read ends from seeing an early end of file.
+      this.#pending.set(`${id}/${execId}`, () => fifos.release());
+      const io: ProcessIO = { stdout: fifos.streams.stdout };
+      if (fifos.streams.stderr) io.stderr = fifos.streams.stderr;
+      if (fifos.streams.stdin) io.stdin = fifos.streams.stdin;
+      return io;
+    } catch (err) {
+      fifos.release();
+      for (const st of Object.values(fifos.streams)) st?.destroy();
+      await removeExecFifos(fifos);
+      throw err;
+    }
+  }
+
+  async startExec(id: string, execId: string): Promise<number> {
+    const pid = (await this.#call<{ pid: number }>(TASKS, 'Start', { container_id: id, exec_id: execId }, 60_000)).pid;
+    this.#releasePending(id, execId);
+    return pid;
+  }
+
+  #releasePending(id: string, execId: string): void {
+    const key = `${id}/${execId}`;
+    this.#pending.get(key)?.();
+    this.#pending.delete(key);
+  }
+
+  async waitExec(id: string, execId: string): Promise<Exit> {
+    const res = await this.#call<{ exit_status: number; exited_at?: { seconds: string; nanos: number } }>(
+      TASKS, 'Wait', { container_id: id, exec_id: execId }, Infinity);
+    const at = res.exited_at ? new Date(Number(res.exited_at.seconds) * 1000 + Math.floor(res.exited_at.nanos / 1e6)) : new Date();
+    return { code: res.exit_status, at };
+  }
+
+  async killExec(id: string, execId: string, signal: number): Promise<void> {
+    await this.#call(TASKS, 'Kill', { container_id: id, exec_id: execId, signal });
+  }
+
+  async closeExecStdin(id: string, execId: string): Promise<void> {
+    await this.#call(TASKS, 'CloseIO', { container_id: id, exec_id: execId, stdin: true });
+  }
+
+  async deleteExec(id: string, execId: string): Promise<void> {
+    this.#releasePending(id, execId);
+    await this.#call(TASKS, 'DeleteProcess', { container_id: id, exec_id: execId }).catch((err: unknown) => {
+      if (!(err instanceof NotFound)) throw err;
+    });
+    const dir = join(this.#stateDir, 'fifo', id);
+    await removeExecFifos({ stdout: join(dir, `${execId}-stdout`), stderr: join(dir, `${execId}-stderr`), stdin: join(dir, `${execId}-stdin`) });
+  }
+
+  async resize(id: string, execId: string | undefined, width: number, height: number): Promise<void> {
+    await this.#call(TASKS, 'ResizePty', { container_id: id, exec_id: execId ?? '', width, height });
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.#call(TASKS, 'Pause', { container_id: id });
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.#call(TASKS, 'Resume', { container_id: id });
+  }
+
+  async update(id: string, resources: object): Promise<void> {
+    await this.#call(TASKS, 'Update', {
+      container_id: id,
+      resources: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from(JSON.stringify(resources)) },
+    });
+  }
+
+  async pids(id: string): Promise<number[]> {
+    const res = await this.#call<{ processes: Array<{ pid: number }> }>(TASKS, 'ListPids', { container_id: id });
+    return res.processes.map((p) => p.pid);
   }
 
   close(): void {

@@ -16,6 +16,10 @@ export interface ContainersBackend {
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
   /** Checks the container exists before the connection is taken over. */
   exists(ref: string): void;
-  attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<void>;
+  attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; detachKeys?: string }): Promise<void>;
+  resize(ref: string, height: number, width: number): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  rename(ref: string, name: string): Promise<void>;
   logs(ref: string, opts: { follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean; since?: bigint; until?: bigint; signal: AbortSignal }): { tty: boolean; stream: Readable };
 }

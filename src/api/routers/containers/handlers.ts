@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Request } from '../../request.js';
 import { bool, int } from '../../request.js';
-import { created, hijacked, noContent, StreamReply } from '../../reply.js';
+import { created, hijacked, noContent, Reply, StreamReply } from '../../reply.js';
 import { parseFilters } from '../../filters.js';
 import { InvalidParameter } from '../../../lib/errors.js';
 import { parseTimestamp } from '../../../events/index.js';
@@ -37,12 +37,24 @@ export const wait = (b: ContainersBackend) => (req: Request) => {
   return new StreamReply(Readable.from(body()));
 };
 
+export const resize = (b: ContainersBackend) => async (req: Request) => {
+  await b.resize(req.params.id!, int(req.query.h, 'h', 0), int(req.query.w, 'w', 0));
+  return new Reply(200);
+};
+export const pause = (b: ContainersBackend) => async (req: Request) => { await b.pause(req.params.id!); return noContent(); };
+export const unpause = (b: ContainersBackend) => async (req: Request) => { await b.unpause(req.params.id!); return noContent(); };
+export const rename = (b: ContainersBackend) => async (req: Request) => {
+  await b.rename(req.params.id!, req.query.name ?? '');
+  return noContent();
+};
+
 export const attach = (b: ContainersBackend) => async (req: Request) => {
   b.exists(req.params.id!);
   const conn = req.hijack();
   await b.attach(req.params.id!, conn, {
     stdin: bool(req.query.stdin), stdout: bool(req.query.stdout), stderr: bool(req.query.stderr),
     logs: bool(req.query.logs), stream: bool(req.query.stream),
+    ...(req.query.detachKeys ? { detachKeys: req.query.detachKeys } : {}),
   });
   return hijacked;
 };

@@ -1,6 +1,6 @@
 import { del, get, post, type Route } from '../../router.js';
 import type { ContainersBackend } from './backend.js';
-import { attach, create, kill, list, logs, remove, restart, start, stop, wait } from './handlers.js';
+import { attach, create, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './handlers.js';
 
 export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/create', create(b)),
@@ -13,5 +13,9 @@ export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/:id/kill', kill(b)),
   post('/containers/:id/wait', wait(b)),
   post('/containers/:id/attach', attach(b)),
+  post('/containers/:id/resize', resize(b)),
+  post('/containers/:id/pause', pause(b)),
+  post('/containers/:id/unpause', unpause(b)),
+  post('/containers/:id/rename', rename(b)),
   del('/containers/:id', remove(b)),
 ];
