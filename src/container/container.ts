@@ -42,7 +42,11 @@ export function newState(): ContainerState {
 
 /** `Up 3 seconds`, `Exited (0) 2 minutes ago`: the Status column of `docker ps`. */
 export function describeState(s: ContainerState, now = Date.now()): string {
-  if (s.Running) return `${s.Paused ? 'Up' : 'Up'} ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : ''}`;
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Running) {
+    const health = !s.Health || s.Health.Status === 'none' ? '' : s.Health.Status === 'starting' ? ' (health: starting)' : ` (${s.Health.Status})`;
+    return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : health}`;
+  }
   if (s.Status === 'created') return 'Created';
   if (s.Status === 'removing') return 'Removal In Progress';
   if (s.Status === 'dead') return 'Dead';

@@ -310,6 +310,7 @@ export class ExecService {
       const copies = [take(io.stdout), take(io.stderr)];
       const waiting = this.#d.runtime.waitExec(t.container.ID, Id);
       e.pid = await this.#d.runtime.startExec(t.container.ID, Id);
+      this.#d.event(t.container, `exec_start: ${cmd.join(' ')}`, { execID: Id });
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -318,6 +319,7 @@ export class ExecService {
       const exit = await waiting.finally(() => clearTimeout(timer));
       await Promise.race([Promise.allSettled(copies), new Promise((r) => setTimeout(r, 1000))]);
       e.exitCode = exit.code;
+      this.#d.event(t.container, 'exec_die', { execID: Id, exitCode: String(exit.code) });
       return { exitCode: exit.code, output: Buffer.concat(chunks).subarray(0, maxOutput).toString(), timedOut };
     } finally {
       e.running = false;

@@ -20,7 +20,18 @@ export function mergeConfig(user: ContainerConfig, image: ContainerConfig): Cont
   if (!c.WorkingDir) c.WorkingDir = image.WorkingDir ?? '';
   if (image.Volumes) c.Volumes = { ...image.Volumes, ...(c.Volumes ?? {}) };
   if (!c.StopSignal && image.StopSignal) c.StopSignal = image.StopSignal;
-  if (!c.Healthcheck && image.Healthcheck) c.Healthcheck = image.Healthcheck;
+  if (image.Healthcheck) {
+    if (!c.Healthcheck) c.Healthcheck = image.Healthcheck;
+    else {
+      const h = { ...c.Healthcheck };
+      if (!h.Test || h.Test.length === 0) h.Test = image.Healthcheck.Test ?? null;
+      if (!h.Interval) h.Interval = image.Healthcheck.Interval ?? 0;
+      if (!h.Timeout) h.Timeout = image.Healthcheck.Timeout ?? 0;
+      if (!h.StartPeriod) h.StartPeriod = image.Healthcheck.StartPeriod ?? 0;
+      if (!h.Retries) h.Retries = image.Healthcheck.Retries ?? 0;
+      c.Healthcheck = h;
+    }
+  }
   if (!c.OnBuild || c.OnBuild.length === 0) c.OnBuild = image.OnBuild ?? null;
   return c;
 }

@@ -18,6 +18,8 @@ import { inspectView, summaryView } from './view.js';
 import type { OciProcess, OciSpec } from './spec/types.js';
 import type { ExecTarget } from './exec.js';
 import { DetachScanner, parseDetachKeys } from './detach.js';
+import { RestartManager } from './restart.js';
+import { HealthMonitor, probeCommand } from './health.js';
 
 /** What the container service needs from images and layers. */
 export interface ImageSource {
@@ -50,6 +52,8 @@ export interface ContainerDeps {
   defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string; detachKeys: string };
   /** Told when a container's process has exited (execs died with it). */
   onExit?: (id: string) => void;
+  /** Runs a health probe in the container (an exec without a client). */
+  probe?: (id: string, cmd: string[], timeoutMs: number) => Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /** Told when a container is removed. */
   onRemove?: (id: string) => void;
 }
@@ -74,7 +78,10 @@ interface Live {
   rootfs?: string;
   attachers: Set<Attacher>;
   exited?: Promise<void>;
-  exitWaiters: Array<(code: number) => void>;
+  /** `not-running` waiters resolve when the container stops for good, `next-exit` ones at any exit. */
+  exitWaiters: Array<{ nextExit: boolean; resolve: (code: number) => void }>;
+  restart?: RestartManager;
+  health?: HealthMonitor;
   removedWaiters: Array<(code: number) => void>;
   stopping?: boolean;
 }
@@ -88,6 +95,7 @@ const now = () => new Date().toISOString();
 export class ContainerService {
   readonly #d: ContainerDeps;
   readonly #live = new Map<string, Live>();
+  #shuttingDown = false;
 
   constructor(deps: ContainerDeps) {
     this.#d = deps;
@@ -110,6 +118,14 @@ export class ContainerService {
   }
 
   get(ref: string): Container { return this.#d.store.get(ref); }
+
+  /** For /info: how many containers there are, by state. */
+  counts(): { total: number; running: number; paused: number; stopped: number } {
+    const all = this.#d.store.all();
+    const paused = all.filter((c) => c.State.Paused).length;
+    const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+    return { total: all.length, running, paused, stopped: all.length - running - paused };
+  }
 
   /** Containers that use an image, for rmi. */
   usedBy(imageId: string): Array<{ id: string; running: boolean }> {
@@ -177,9 +193,19 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.get(ref);
-    if (c.State.Running) throw new NotModified('container already started');
+    if (c.State.Paused) throw new Conflict('cannot start a paused container, try unpause instead');
+    if (c.State.Running && !c.State.Restarting) throw new NotModified('container already started');
     if (c.State.Status === 'removing') throw new Conflict(`container is marked for removal and cannot be started`);
+    if (c.State.Status === 'dead') throw new Conflict('cannot start a dead container');
     const live = this.#liveOf(c.ID);
+    // A start by hand begins a new count and back-off, as dockerd's ResetRestartManager does.
+    live.restart?.cancel();
+    live.restart = undefined;
+    c.RestartCount = 0;
+    await this.#run(c, live);
+  }
+
+  async #run(c: Container, live: Live): Promise<void> {
     const rootfs = await this.#d.layers.mountRW(c.ID);
     let created = false;
     try {
@@ -206,9 +232,10 @@ export class ContainerService {
         },
       );
       await this.#d.runtime.start(c.ID);
-      Object.assign(c.State, { Status: 'running', Running: true, Pid: pid, StartedAt: now(), ExitCode: 0, Error: '', OOMKilled: false });
+      Object.assign(c.State, { Status: 'running', Running: true, Restarting: false, Pid: pid, StartedAt: now(), ExitCode: 0, Error: '', OOMKilled: false });
       c.HasBeenStartedBefore = true;
       c.HasBeenManuallyStopped = false;
+      this.#startHealth(c, live);
       await this.#d.store.save(c);
       this.#event(c, 'start');
     } catch (err) {
@@ -216,11 +243,11 @@ export class ContainerService {
       if (created) await this.#d.runtime.delete(c.ID).catch(() => {});
       await this.#release(c);
       const code = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
-      Object.assign(c.State, { Status: c.HasBeenStartedBefore ? 'exited' : 'created', ExitCode: code, Error: msg });
+      Object.assign(c.State, { Status: c.HasBeenStartedBefore ? 'exited' : 'created', Running: false, Restarting: false, ExitCode: code, Error: msg });
       await this.#d.store.save(c).catch(() => {});
       for (const a of live.attachers) a.done();
       live.attachers.clear();
-      for (const w of live.exitWaiters.splice(0)) w(code);
+      for (const w of live.exitWaiters.splice(0)) w.resolve(code);
       // As dockerd: an --rm container that cannot start is removed (`docker run` waits for it).
       if (c.HostConfig.AutoRemove) {
         await this.remove(c.ID, { force: true }).catch((e: unknown) => this.#d.log.error({ err: e, container: c.ID }, 'auto-remove failed'));
@@ -289,15 +316,76 @@ export class ContainerService {
     this.#d.onExit?.(c.ID);
     await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
     await this.#release(c);
-    Object.assign(c.State, { Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error });
+    live.health?.stop();
+    live.health = undefined;
+    live.restart ??= new RestartManager(c.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
+    const ranFor = exit.at.getTime() - Date.parse(c.State.StartedAt);
+    const { restart, delayMs } = live.restart.shouldRestart(exit.code, c.HasBeenManuallyStopped || this.#shuttingDown, ranFor, c.RestartCount);
+    const finished = { Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error };
+    if (restart) {
+      c.RestartCount++;
+      // As dockerd's SetRestarting: still "running" to the API, with no process.
+      Object.assign(c.State, { ...finished, Status: 'restarting', Running: true, Restarting: true });
+    } else {
+      Object.assign(c.State, { ...finished, Status: 'exited', Restarting: false });
+    }
     await this.#d.store.save(c).catch((err: unknown) => this.#d.log.error({ err }, 'failed to save container state'));
     this.#event(c, 'die', { exitCode: String(exit.code) });
     if (live.stopping) this.#event(c, 'stop');
     live.stopping = false;
-    for (const w of live.exitWaiters.splice(0)) w(exit.code);
+    for (const w of live.exitWaiters.splice(0)) {
+      if (!restart || w.nextExit) w.resolve(exit.code);
+      else live.exitWaiters.push(w);
+    }
+    if (restart) {
+      void this.#restartAfter(c, live, live.restart, delayMs);
+      return;
+    }
     if (c.HostConfig.AutoRemove) {
       await this.remove(c.ID, { force: false }).catch((err: unknown) => this.#d.log.error({ err, container: c.ID }, 'auto-remove failed'));
     }
+  }
+
+  async #restartAfter(c: Container, live: Live, manager: RestartManager, delayMs: number): Promise<void> {
+    const go = await manager.wait(delayMs);
+    if (!this.#d.store.find(c.ID)) return;
+    if (go) {
+      try {
+        await this.#run(c, live);
+        return;
+      } catch (err) {
+        this.#d.log.warn({ err, container: c.ID }, 'restarting the container failed');
+      }
+    }
+    Object.assign(c.State, { Status: 'exited', Running: false, Restarting: false });
+    await this.#d.store.save(c).catch((err: unknown) => this.#d.log.error({ err }, 'failed to save container state'));
+    for (const w of live.exitWaiters.splice(0)) w.resolve(c.State.ExitCode);
+  }
+
+  /** A restarting container has no process: stopping it only cancels the restart. */
+  async #cancelRestart(c: Container, live: Live): Promise<void> {
+    live.restart?.cancel();
+    Object.assign(c.State, { Status: 'exited', Running: false, Restarting: false });
+    await this.#d.store.save(c);
+    for (const w of live.exitWaiters.splice(0)) w.resolve(c.State.ExitCode);
+  }
+
+  #startHealth(c: Container, live: Live): void {
+    live.health?.stop();
+    live.health = undefined;
+    const cmd = probeCommand(c.Config.Healthcheck, c.Config.Shell);
+    const probe = this.#d.probe;
+    if (!cmd || !probe) {
+      delete c.State.Health;
+      return;
+    }
+    const monitor = new HealthMonitor(cmd, c.Config.Healthcheck!, (command, timeoutMs) => probe(c.ID, command, timeoutMs), (health, changed) => {
+      if (changed) this.#event(c, `health_status: ${health.Status}`);
+      void this.#d.store.save(c).catch(() => {});
+    }, c.State.Health);
+    c.State.Health = monitor.health;
+    live.health = monitor;
+    monitor.start();
   }
 
   /** What a run holds once its task is gone: network, mounts, the root filesystem. */
@@ -312,8 +400,13 @@ export class ContainerService {
     const c = this.get(ref);
     if (!c.State.Running) throw new NotModified('container already stopped');
     const live = this.#liveOf(c.ID);
-    live.stopping = true;
     c.HasBeenManuallyStopped = true;
+    live.restart?.cancel();
+    if (c.State.Restarting) {
+      await this.#cancelRestart(c, live);
+      return;
+    }
+    live.stopping = true;
     const sig = signalNumber(c.Config.StopSignal || 'SIGTERM');
     const timeout = timeoutSec ?? c.Config.StopTimeout ?? 10;
     await this.#signal(c, sig);
@@ -330,12 +423,23 @@ export class ContainerService {
       if (!(err instanceof NotFound)) throw err;
     });
     this.#event(c, 'kill', { signal: String(sig) });
+    // A frozen process cannot act on a signal: thaw it, as dockerd does.
+    if (c.State.Paused) {
+      await this.#d.runtime.resume(c.ID).catch(() => {});
+      Object.assign(c.State, { Paused: false, Status: 'running' });
+      this.#event(c, 'unpause');
+    }
   }
 
   async kill(ref: string, signal: string | undefined): Promise<void> {
     const c = this.get(ref);
     const sig = signalNumber(signal || 'SIGKILL');
     if (!c.State.Running) throw new Conflict(`Cannot kill container: ${ref}: Container ${c.ID} is not running`);
+    if (c.State.Restarting) {
+      // No process to signal; dockerd lets the restart go on unless this was a stop.
+      this.#event(c, 'kill', { signal: String(sig) });
+      return;
+    }
     await this.#signal(c, sig, sig === 9);
     if (sig === 9) await this.#live.get(c.ID)?.exited;
   }
@@ -349,11 +453,13 @@ export class ContainerService {
     const live = this.#liveOf(c.ID);
     if (condition === 'removed') return { code: new Promise((r) => live.removedWaiters.push(r)) };
     if ((condition === '' || condition === 'not-running') && !c.State.Running) return { code: Promise.resolve(c.State.ExitCode) };
-    return { code: new Promise((r) => live.exitWaiters.push(r)) };
+    return { code: new Promise((r) => live.exitWaiters.push({ nextExit: condition === 'next-exit', resolve: r })) };
   }
 
   async remove(ref: string, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const c = this.get(ref);
+    const pending = this.#live.get(c.ID);
+    if (c.State.Restarting && opts.force && pending) await this.#cancelRestart(c, pending);
     if (c.State.Running) {
       if (!opts.force) {
         throw new Conflict(`You cannot remove a running container ${c.ID}. Stop the container before attempting removal or force remove`);
@@ -529,6 +635,8 @@ export class ContainerService {
 
   /** Stops what runs at daemon shutdown, in parallel, each within its stop timeout. */
   async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const l of this.#live.values()) l.restart?.cancel();
     await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
   }
 }

@@ -143,6 +143,7 @@ export class Daemon {
           initPath: config.initPath || '/usr/bin/tini-static', detachKeys: '',
         },
         onExit: (id) => exec.containerExited(id),
+        probe: (id, cmd, timeoutMs) => exec.run(id, cmd, timeoutMs),
         onRemove: (id) => exec.containerRemoved(id),
       });
       const cs = containers;
@@ -150,7 +151,7 @@ export class Daemon {
       const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
         config, engineId, components: () => (components ??= readComponents()),
-        containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+        containers: () => cs.counts(),
         images: () => images.service.stores.images.all().length,
         storage: () => ({ driver: images.driver.name, status: images.driver.status() }),
         eventListeners: () => events.listeners,

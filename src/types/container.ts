@@ -150,6 +150,20 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: Health;
+}
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface Health {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: HealthLogEntry[];
 }
 
 export interface CreateBody extends ContainerConfig {

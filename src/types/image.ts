@@ -12,7 +12,7 @@ export interface ContainerConfig {
   StdinOnce?: boolean;
   Env?: string[] | null;
   Cmd?: string[] | null;
-  Healthcheck?: Record<string, unknown>;
+  Healthcheck?: HealthConfig | null;
   ArgsEscaped?: boolean;
   Image?: string;
   Volumes?: Record<string, object> | null;
@@ -25,6 +25,15 @@ export interface ContainerConfig {
   StopSignal?: string;
   StopTimeout?: number;
   Shell?: string[] | null;
+}
+
+/** HEALTHCHECK / --health-*: durations in nanoseconds, 0 meaning "inherit or default". */
+export interface HealthConfig {
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
 }
 
 export interface HistoryEntry {
