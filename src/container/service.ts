@@ -16,6 +16,7 @@ import type { LogSink, LogSource, LogWriter, MountProvider, NetworkProvider, Spe
 import type { Filters } from '../api/filters.js';
 import { inspectView, summaryView } from './view.js';
 import type { OciProcess, OciSpec } from './spec/types.js';
+import { resourcesOf } from './spec/index.js';
 import type { ExecTarget } from './exec.js';
 import { DetachScanner, parseDetachKeys } from './detach.js';
 import { RestartManager } from './restart.js';
@@ -52,6 +53,8 @@ export interface ContainerDeps {
   defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string; detachKeys: string };
   /** Told when a container's process has exited (execs died with it). */
   onExit?: (id: string) => void;
+  /** Checks a create or update's settings (dockerd's verifyContainerSettings); returns warnings. */
+  validate?: (hostConfig: HostConfig, config: ContainerConfig | undefined, update: boolean) => string[];
   /** Runs a health probe in the container (an exec without a client). */
   probe?: (id: string, cmd: string[], timeoutMs: number) => Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /** Told when a container is removed. */
@@ -87,6 +90,12 @@ interface Live {
 }
 
 const now = () => new Date().toISOString();
+
+/** The HostConfig fields `docker update` may change. */
+const UPDATABLE = [
+  'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'NanoCpus',
+  'Memory', 'MemoryReservation', 'MemorySwap', 'KernelMemory', 'BlkioWeight', 'PidsLimit',
+] as const;
 
 /**
  * Container lifecycle over the store, the layer store and the runtime: create, start, stop,
@@ -523,6 +532,48 @@ export class ContainerService {
     if (c.State.Running) await this.stop(c.ID, timeoutSec);
     await this.start(c.ID);
     this.#event(c, 'restart');
+  }
+
+  /**
+   * `docker update`: new resource limits (applied to the running task at once) and restart
+   * policy, as dockerd's ContainerUpdate takes them.
+   */
+  async update(ref: string, body: HostConfig): Promise<{ Warnings: string[] }> {
+    if (!body || typeof body !== 'object') throw new InvalidParameter('update config cannot be empty');
+    const c = this.get(ref);
+    if (c.State.Status === 'removing' || c.State.Status === 'dead') {
+      throw new Conflict(`Cannot update container ${c.ID}: container is marked for removal and cannot be "update"`);
+    }
+    const warnings = this.#d.validate?.(body, undefined, true) ?? [];
+    const hc = c.HostConfig;
+    const policy = body.RestartPolicy;
+    if (policy?.Name && hc.AutoRemove) {
+      throw new InvalidParameter('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    }
+    const memory = body.Memory ?? 0;
+    if (memory !== 0 && !body.MemorySwap && (hc.MemorySwap ?? 0) > 0 && memory > hc.MemorySwap!) {
+      throw new InvalidParameter('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    }
+    const next: HostConfig = { ...hc };
+    for (const key of UPDATABLE) {
+      const v = body[key];
+      if (v !== undefined && v !== null && v !== 0 && v !== '') (next as Record<string, unknown>)[key] = v;
+    }
+    if (policy?.Name) next.RestartPolicy = { Name: policy.Name, MaximumRetryCount: policy.MaximumRetryCount ?? 0 };
+    if (c.State.Running && !c.State.Restarting) {
+      try {
+        const { devices: _d, ...resources } = resourcesOf(next);
+        await this.#d.runtime.update(c.ID, resources);
+      } catch (err) {
+        throw new InvalidParameter(`Cannot update container ${c.ID}: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+    c.HostConfig = next;
+    const live = this.#live.get(c.ID);
+    if (policy?.Name && live?.restart) live.restart = new RestartManager(next.RestartPolicy!);
+    await this.#d.store.save(c);
+    this.#event(c, 'update');
+    return { Warnings: warnings };
   }
 
   async rename(ref: string, newName: string): Promise<void> {

@@ -189,6 +189,7 @@ export class Daemon {
             pause: (ref) => cs.pause(ref),
             unpause: (ref) => cs.unpause(ref),
             rename: (ref, name) => cs.rename(ref, name),
+            update: (ref, body) => cs.update(ref, body),
           }),
           ...execRoutes({
             create: (ref, body) => exec.create(ref, body),

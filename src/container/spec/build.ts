@@ -120,7 +120,7 @@ function defaultMounts(): OciMount[] {
   ];
 }
 
-function resourcesOf(hc: HostConfig): OciResources {
+export function resourcesOf(hc: HostConfig): OciResources {
   const memory: NonNullable<OciResources['memory']> = {};
   if ((hc.Memory ?? 0) > 0) memory.limit = hc.Memory!;
   if ((hc.MemoryReservation ?? 0) > 0) memory.reservation = hc.MemoryReservation!;

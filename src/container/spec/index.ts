@@ -1,4 +1,4 @@
-export { buildSpec, commandOf, environmentOf, replaceOrAppendEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from './build.js';
+export { buildSpec, resourcesOf, commandOf, environmentOf, replaceOrAppendEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from './build.js';
 export type { SpecInput } from './build.js';
 export { parseSecurityOpt } from './security-opt.js';
 export type { SecurityOptions } from './security-opt.js';

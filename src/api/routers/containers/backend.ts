@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { Filters } from '../../filters.js';
-import type { CreateBody } from '../../../types/container.js';
+import type { CreateBody, HostConfig } from '../../../types/container.js';
 
 /** What the container routes need from the daemon. */
 export interface ContainersBackend {
@@ -21,5 +21,6 @@ export interface ContainersBackend {
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
+  update(ref: string, body: HostConfig): Promise<{ Warnings: string[] }>;
   logs(ref: string, opts: { follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean; since?: bigint; until?: bigint; signal: AbortSignal }): { tty: boolean; stream: Readable };
 }

@@ -5,7 +5,7 @@ import { created, hijacked, noContent, Reply, StreamReply } from '../../reply.js
 import { parseFilters } from '../../filters.js';
 import { InvalidParameter } from '../../../lib/errors.js';
 import { parseTimestamp } from '../../../events/index.js';
-import type { CreateBody } from '../../../types/container.js';
+import type { CreateBody, HostConfig } from '../../../types/container.js';
 import type { ContainersBackend } from './backend.js';
 
 export const create = (b: ContainersBackend) => async (req: Request) => {
@@ -46,6 +46,12 @@ export const unpause = (b: ContainersBackend) => async (req: Request) => { await
 export const rename = (b: ContainersBackend) => async (req: Request) => {
   await b.rename(req.params.id!, req.query.name ?? '');
   return noContent();
+};
+
+export const update = (b: ContainersBackend) => async (req: Request) => {
+  const body = await req.json<HostConfig>();
+  if (!body) throw new InvalidParameter('update config cannot be empty');
+  return b.update(req.params.id!, body);
 };
 
 export const attach = (b: ContainersBackend) => async (req: Request) => {

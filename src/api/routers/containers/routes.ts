@@ -1,6 +1,6 @@
 import { del, get, post, type Route } from '../../router.js';
 import type { ContainersBackend } from './backend.js';
-import { attach, create, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './handlers.js';
+import { attach, create, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
 
 export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/create', create(b)),
@@ -17,5 +17,6 @@ export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/:id/pause', pause(b)),
   post('/containers/:id/unpause', unpause(b)),
   post('/containers/:id/rename', rename(b)),
+  post('/containers/:id/update', update(b)),
   del('/containers/:id', remove(b)),
 ];
