@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Log } from '../lib/log.js';
-import { Conflict, InvalidParameter, NotFound, NotModified, errorMessage } from '../lib/errors.js';
+import { Conflict, InvalidParameter, NotFound, NotImplemented, NotModified, errorMessage } from '../lib/errors.js';
 import type { Runtime, ProcessIO, Exit } from '../runtime/runtime.js';
 import type { ContainerConfig, CreateBody, HostConfig } from '../types/container.js';
 import type { ImageConfig } from '../types/image.js';
@@ -33,6 +33,20 @@ export interface LayerSource {
   mountRW(id: string): Promise<string>;
   unmountRW(id: string): Promise<void>;
   releaseRW(id: string): Promise<void>;
+  /** The container's changes over its image as a tar with AUFS whiteouts. */
+  diff(id: string): Readable;
+  /** The container's changes as `docker diff` lists them. */
+  changes(id: string): Promise<Array<{ Path: string; Kind: number }>>;
+  /** The whole filesystem under `root` as a tar. */
+  tarOf(root: string): Readable;
+}
+
+/** Makes an image of a container's changes (image/ does the image side). */
+export interface Committer {
+  commit(o: {
+    parentId: string; diff: Readable; containerId: string; containerConfig: ContainerConfig; config?: ContainerConfig;
+    changes: string[]; author: string; comment: string; repo: string; tag: string;
+  }): Promise<string>;
 }
 
 export interface EventSink {
@@ -53,6 +67,7 @@ export interface ContainerDeps {
   defaults: { runtime: string; logDriver: string; logOpts: Record<string, string>; initPath: string; detachKeys: string };
   /** Told when a container's process has exited (execs died with it). */
   onExit?: (id: string) => void;
+  commit?: Committer;
   /** Checks a create or update's settings (dockerd's verifyContainerSettings); returns warnings. */
   validate?: (hostConfig: HostConfig, config: ContainerConfig | undefined, update: boolean) => string[];
   /** Runs a health probe in the container (an exec without a client). */
@@ -574,6 +589,53 @@ export class ContainerService {
     await this.#d.store.save(c);
     this.#event(c, 'update');
     return { Warnings: warnings };
+  }
+
+  /** `docker commit`: the container paused while its diff is read, unless asked not to. */
+  async commit(ref: string, o: { repo: string; tag: string; author: string; comment: string; changes: string[]; pause: boolean; config?: ContainerConfig }): Promise<{ Id: string }> {
+    const c = this.get(ref);
+    if (!this.#d.commit) throw new NotImplemented('commit is not available');
+    if (c.State.Status === 'removing' || c.State.Status === 'dead') {
+      throw new Conflict(`You cannot commit container ${c.ID} which is being removed`);
+    }
+    const pause = o.pause && c.State.Running && !c.State.Paused && !c.State.Restarting;
+    if (pause) await this.#d.runtime.pause(c.ID);
+    try {
+      const id = await this.#d.commit.commit({
+        parentId: c.Image, diff: this.#d.layers.diff(c.ID), containerId: c.ID, containerConfig: c.Config,
+        ...(o.config ? { config: o.config } : {}),
+        changes: o.changes, author: o.author, comment: o.comment, repo: o.repo, tag: o.tag,
+      });
+      this.#event(c, 'commit', { comment: o.comment, imageID: id, imageRef: o.repo ? `${o.repo}:${o.tag || 'latest'}` : '' });
+      return { Id: id };
+    } finally {
+      if (pause) await this.#d.runtime.resume(c.ID).catch((err: unknown) => this.#d.log.error({ err, container: c.ID }, 'resuming after commit failed'));
+    }
+  }
+
+  /** `docker export`: the container's whole filesystem, mounted for as long as the tar is read. */
+  async export(ref: string): Promise<Readable> {
+    const c = this.get(ref);
+    if (c.State.Status === 'removing' || c.State.Status === 'dead') throw new Conflict(`You cannot export container ${c.ID} which is being removed`);
+    const root = await this.#d.layers.mountRW(c.ID);
+    const tar = this.#d.layers.tarOf(root);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      void this.#d.layers.unmountRW(c.ID).catch(() => {});
+    };
+    tar.once('close', release);
+    tar.once('end', release);
+    tar.once('error', release);
+    this.#event(c, 'export');
+    return tar;
+  }
+
+  /** `docker diff`. */
+  async changes(ref: string): Promise<Array<{ Path: string; Kind: number }>> {
+    const c = this.get(ref);
+    return this.#d.layers.changes(c.ID);
   }
 
   async rename(ref: string, newName: string): Promise<void> {

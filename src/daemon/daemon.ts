@@ -1,6 +1,8 @@
 import type { Config } from '../config/config.js';
 import type { Log } from '../lib/log.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError, NotFound } from '../lib/errors.js';
+import { changes, diffTar, directoryTar } from '../image/diff.js';
+import { commitImage } from '../image/transfer/commit.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
@@ -125,7 +127,19 @@ export class Daemon {
           mountRW: (id) => layerStore.mountRW(id),
           unmountRW: (id) => layerStore.unmountRW(id),
           releaseRW: (id) => layerStore.releaseRW(id),
+          diff: (id) => {
+            const rw = layerStore.getRW(id);
+            if (!rw) throw new NotFound(`no read-write layer for container ${id}`);
+            return diffTar(images.driver, rw.mountId, rw.initId);
+          },
+          changes: async (id) => {
+            const rw = layerStore.getRW(id);
+            if (!rw) throw new NotFound(`no read-write layer for container ${id}`);
+            return changes(images.driver, rw.mountId, rw.initId);
+          },
+          tarOf: (root) => directoryTar(root),
         },
+        commit: { commit: (o) => commitImage(images.service, o) },
         runtime, events,
         spec: specBuilder({
           initPath: config.initPath || '/usr/bin/tini-static', init: config.init, defaultUlimits: config.defaultUlimits,
@@ -190,6 +204,9 @@ export class Daemon {
             unpause: (ref) => cs.unpause(ref),
             rename: (ref, name) => cs.rename(ref, name),
             update: (ref, body) => cs.update(ref, body),
+            commit: (ref, o) => cs.commit(ref, o),
+            export: (ref) => cs.export(ref),
+            changes: (ref) => cs.changes(ref),
           }),
           ...execRoutes({
             create: (ref, body) => exec.create(ref, body),

@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { Filters } from '../../filters.js';
-import type { CreateBody, HostConfig } from '../../../types/container.js';
+import type { ContainerConfig, CreateBody, HostConfig } from '../../../types/container.js';
 
 /** What the container routes need from the daemon. */
 export interface ContainersBackend {
@@ -22,5 +22,8 @@ export interface ContainersBackend {
   unpause(ref: string): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
   update(ref: string, body: HostConfig): Promise<{ Warnings: string[] }>;
+  commit(ref: string, o: { repo: string; tag: string; author: string; comment: string; changes: string[]; pause: boolean; config?: ContainerConfig }): Promise<{ Id: string }>;
+  export(ref: string): Promise<Readable>;
+  changes(ref: string): Promise<Array<{ Path: string; Kind: number }>>;
   logs(ref: string, opts: { follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean; since?: bigint; until?: bigint; signal: AbortSignal }): { tty: boolean; stream: Readable };
 }

@@ -5,7 +5,7 @@ import { created, hijacked, noContent, Reply, StreamReply } from '../../reply.js
 import { parseFilters } from '../../filters.js';
 import { InvalidParameter } from '../../../lib/errors.js';
 import { parseTimestamp } from '../../../events/index.js';
-import type { CreateBody, HostConfig } from '../../../types/container.js';
+import type { ContainerConfig, CreateBody, HostConfig } from '../../../types/container.js';
 import type { ContainersBackend } from './backend.js';
 
 export const create = (b: ContainersBackend) => async (req: Request) => {
@@ -53,6 +53,25 @@ export const update = (b: ContainersBackend) => async (req: Request) => {
   if (!body) throw new InvalidParameter('update config cannot be empty');
   return b.update(req.params.id!, body);
 };
+
+export const commit = (b: ContainersBackend) => async (req: Request) => {
+  const ref = req.query.container;
+  if (!ref) throw new InvalidParameter('No container name or ID supplied');
+  const body = await req.json<ContainerConfig>();
+  const config = body && Object.keys(body).length ? body : undefined;
+  const repo = req.query.repo ?? '';
+  const res = await b.commit(ref, {
+    repo, tag: req.query.tag ?? '', author: req.query.author ?? '', comment: req.query.comment ?? '',
+    changes: req.searchParams.getAll('changes').filter((c) => c !== ''),
+    // The API's default is to pause; only an explicit false does not.
+    pause: req.query.pause === undefined || req.query.pause === '' ? true : bool(req.query.pause),
+    ...(config ? { config } : {}),
+  });
+  return created(res);
+};
+
+export const exportTar = (b: ContainersBackend) => async (req: Request) =>
+  new StreamReply(await b.export(req.params.id!), 'application/x-tar');
 
 export const attach = (b: ContainersBackend) => async (req: Request) => {
   b.exists(req.params.id!);

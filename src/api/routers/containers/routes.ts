@@ -1,6 +1,6 @@
 import { del, get, post, type Route } from '../../router.js';
 import type { ContainersBackend } from './backend.js';
-import { attach, create, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
+import { attach, commit, create, exportTar, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
 
 export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/create', create(b)),
@@ -18,5 +18,8 @@ export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/:id/unpause', unpause(b)),
   post('/containers/:id/rename', rename(b)),
   post('/containers/:id/update', update(b)),
+  post('/commit', commit(b)),
+  get('/containers/:id/export', exportTar(b)),
+  get('/containers/:id/changes', (req) => b.changes(req.params.id!)),
   del('/containers/:id', remove(b)),
 ];
