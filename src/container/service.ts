@@ -15,6 +15,7 @@ import { signalNumber } from './signals.js';
 import type { LogSink, LogSource, LogWriter, MountProvider, NetworkProvider, SpecBuilder } from './ports.js';
 import type { Filters } from '../api/filters.js';
 import { inspectView, summaryView } from './view.js';
+import { parseTimestamp } from '../events/index.js';
 import type { OciProcess, OciSpec } from './spec/types.js';
 import { resourcesOf } from './spec/index.js';
 import type { ExecTarget } from './exec.js';
@@ -39,6 +40,8 @@ export interface LayerSource {
   changes(id: string): Promise<Array<{ Path: string; Kind: number }>>;
   /** The whole filesystem under `root` as a tar. */
   tarOf(root: string): Readable;
+  /** Bytes of the container's own layer, and of its whole root filesystem. */
+  sizes(id: string): Promise<{ rw: number; rootFs: number }>;
 }
 
 /** Makes an image of a container's changes (image/ does the image side). */
@@ -715,7 +718,7 @@ export class ContainerService {
     return { tty: !!c.Config.Tty, stream: out };
   }
 
-  list(opts: { all: boolean; limit: number; filters: Filters }): ReturnType<typeof summaryView>[] {
+  async list(opts: { all: boolean; limit: number; size?: boolean; filters: Filters }): Promise<Array<ReturnType<typeof summaryView> & { SizeRw?: number; SizeRootFs?: number }>> {
     const f = opts.filters;
     f.validate(['id', 'name', 'label', 'status', 'ancestor', 'before', 'since', 'exited', 'health', 'network', 'volume', 'publish', 'expose', 'isolation', 'is-task']);
     const before = f.has('before') ? this.get(f.get('before')[0]!) : undefined;
@@ -734,16 +737,48 @@ export class ContainerService {
       return true;
     });
     if (opts.limit > 0) list = list.slice(0, opts.limit);
-    return list.map((c) => summaryView(c, this.#d.mounts.view(c), this.#d.networks.view(c)));
+    const views = list.map((c) => summaryView(c, this.#d.mounts.view(c), this.#d.networks.view(c)));
+    if (!opts.size) return views;
+    return Promise.all(views.map(async (v) => {
+      const s = await this.#d.layers.sizes(v.Id).catch(() => ({ rw: 0, rootFs: 0 }));
+      return { ...v, SizeRw: s.rw, SizeRootFs: s.rootFs };
+    }));
   }
 
   #imageIs(name: string, id: string): boolean {
     try { return this.#d.images.resolve(name).id === id; } catch { return false; }
   }
 
-  inspect(ref: string, graph: (c: Container) => { Name: string; Data: Record<string, string> | null }) {
+  async inspect(ref: string, graph: (c: Container) => { Name: string; Data: Record<string, string> | null }, size = false) {
     const c = this.get(ref);
-    return inspectView(c, graph(c), this.#d.mounts.view(c), this.#d.networks.view(c));
+    const view = inspectView(c, graph(c), this.#d.mounts.view(c), this.#d.networks.view(c));
+    if (!size) return view;
+    const s = await this.#d.layers.sizes(c.ID).catch(() => ({ rw: 0, rootFs: 0 }));
+    return { ...view, SizeRw: s.rw, SizeRootFs: s.rootFs };
+  }
+
+  /** `docker container prune`: every container that is not running, within the filters. */
+  async prune(filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    filters.validate(['until', 'label', 'label!']);
+    const until = filters.has('until') ? untilTime(filters.get('until')) : undefined;
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const c of this.#d.store.all()) {
+      if (c.State.Running || c.State.Paused || c.State.Restarting || c.State.Status === 'removing') continue;
+      if (until !== undefined && Date.parse(c.Created) >= until) continue;
+      if (filters.has('label') && !filters.matchKVList('label', c.Config.Labels ?? {})) continue;
+      if (filters.has('label!') && filters.matchKVList('label!', c.Config.Labels ?? {})) continue;
+      const size = await this.#d.layers.sizes(c.ID).then((s) => s.rw, () => 0);
+      try {
+        await this.remove(c.ID, { force: false });
+        deleted.push(c.ID);
+        reclaimed += size;
+      } catch (err) {
+        this.#d.log.warn({ err, container: c.ID }, 'prune: removal failed');
+      }
+    }
+    this.#d.events.log('container', 'prune', { ID: '', Attributes: { reclaimed: String(reclaimed) } });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
   /** Stops what runs at daemon shutdown, in parallel, each within its stop timeout. */
@@ -752,6 +787,13 @@ export class ContainerService {
     for (const l of this.#live.values()) l.restart?.cancel();
     await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
   }
+}
+
+/** An `until` filter: a timestamp or a duration before now, in ms since the epoch. */
+function untilTime(values: string[]): number {
+  if (values.length > 1) throw new InvalidParameter('more than one until filter specified');
+  const ns = parseTimestamp(values[0]!, new Date());
+  return Number(ns / 1_000_000n);
 }
 
 /** A `name` filter is a regular expression in dockerd; a malformed one matches literally. */

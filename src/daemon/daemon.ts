@@ -3,6 +3,7 @@ import type { Log } from '../lib/log.js';
 import { ConfigError, NotFound } from '../lib/errors.js';
 import { changes, diffTar, directoryTar } from '../image/diff.js';
 import { commitImage } from '../image/transfer/commit.js';
+import { directorySize } from '../lib/du.js';
 import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
@@ -138,6 +139,12 @@ export class Daemon {
             return changes(images.driver, rw.mountId, rw.initId);
           },
           tarOf: (root) => directoryTar(root),
+          sizes: async (id) => {
+            const rw = layerStore.getRW(id);
+            if (!rw) return { rw: 0, rootFs: 0 };
+            const own = await directorySize(images.driver.diffPath(rw.mountId));
+            return { rw: own, rootFs: own + (rw.parent ? layerStore.chainSize(rw.parent) : 0) };
+          },
         },
         commit: { commit: (o) => commitImage(images.service, o) },
         runtime, events,
@@ -186,10 +193,11 @@ export class Daemon {
           ...containerRoutes({
             create: (body, name) => cs.create(body, name),
             list: (o) => cs.list(o),
-            inspect: (ref) => {
-              const view = cs.inspect(ref, (c) => ({ Name: c.Driver, Data: null }));
+            inspect: async (ref, size) => {
+              const view = await cs.inspect(ref, (c) => ({ Name: c.Driver, Data: null }), size);
               return { ...view, ExecIDs: exec.idsOf(view.Id) };
             },
+            prune: (f) => cs.prune(f),
             start: (ref) => cs.start(ref),
             stop: (ref, t) => cs.stop(ref, t),
             restart: (ref, t) => cs.restart(ref, t),

@@ -5,8 +5,9 @@ import type { ContainerConfig, CreateBody, HostConfig } from '../../../types/con
 /** What the container routes need from the daemon. */
 export interface ContainersBackend {
   create(body: CreateBody, name: string | undefined): Promise<{ Id: string; Warnings: string[] }>;
-  list(opts: { all: boolean; limit: number; filters: Filters }): unknown[];
-  inspect(ref: string): unknown;
+  list(opts: { all: boolean; limit: number; size: boolean; filters: Filters }): Promise<unknown[]>;
+  inspect(ref: string, size: boolean): Promise<unknown>;
+  prune(filters: Filters): Promise<unknown>;
   start(ref: string): Promise<void>;
   stop(ref: string, timeout: number | undefined): Promise<void>;
   restart(ref: string, timeout: number | undefined): Promise<void>;

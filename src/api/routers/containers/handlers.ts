@@ -15,7 +15,7 @@ export const create = (b: ContainersBackend) => async (req: Request) => {
 };
 
 export const list = (b: ContainersBackend) => (req: Request) =>
-  b.list({ all: bool(req.query.all), limit: int(req.query.limit, 'limit', -1), filters: parseFilters(req.query.filters) });
+  b.list({ all: bool(req.query.all), limit: int(req.query.limit, 'limit', -1), size: bool(req.query.size), filters: parseFilters(req.query.filters) });
 
 const timeout = (req: Request) => (req.query.t === undefined || req.query.t === '' ? undefined : int(req.query.t, 't', 10));
 

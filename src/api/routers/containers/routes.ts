@@ -1,11 +1,14 @@
 import { del, get, post, type Route } from '../../router.js';
 import type { ContainersBackend } from './backend.js';
+import { bool } from '../../request.js';
+import { parseFilters } from '../../filters.js';
 import { attach, commit, create, exportTar, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
 
 export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/create', create(b)),
   get('/containers/json', list(b)),
-  get('/containers/:id/json', (req) => b.inspect(req.params.id!)),
+  get('/containers/:id/json', (req) => b.inspect(req.params.id!, bool(req.query.size))),
+  post('/containers/prune', (req) => b.prune(parseFilters(req.query.filters))),
   get('/containers/:id/logs', logs(b)),
   post('/containers/:id/start', start(b)),
   post('/containers/:id/stop', stop(b)),
