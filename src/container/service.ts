@@ -721,6 +721,12 @@ export class ContainerService {
   async list(opts: { all: boolean; limit: number; size?: boolean; filters: Filters }): Promise<Array<ReturnType<typeof summaryView> & { SizeRw?: number; SizeRootFs?: number }>> {
     const f = opts.filters;
     f.validate(['id', 'name', 'label', 'status', 'ancestor', 'before', 'since', 'exited', 'health', 'network', 'volume', 'publish', 'expose', 'isolation', 'is-task']);
+    for (const v of f.get('status')) {
+      if (!['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'].includes(v)) throw new InvalidParameter(`Unrecognised filter value for status: ${v}`);
+    }
+    for (const v of f.get('health')) {
+      if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw new InvalidParameter(`Unrecognised filter value for health: ${v}`);
+    }
     const before = f.has('before') ? this.get(f.get('before')[0]!) : undefined;
     const since = f.has('since') ? this.get(f.get('since')[0]!) : undefined;
     let list = this.#d.store.all().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
@@ -732,6 +738,11 @@ export class ContainerService {
       if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
       if (f.has('exited') && (c.State.Running || c.State.Status === 'created' || !f.get('exited').includes(String(c.State.ExitCode)))) return false;
       if (f.has('ancestor') && !f.get('ancestor').some((a) => a === c.Config.Image || c.Image.startsWith(a.replace(/^sha256:/, 'sha256:')) || this.#imageIs(a, c.Image))) return false;
+      if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
+      if (f.has('network') && !f.get('network').some((n) => Object.entries(c.NetworkSettings?.Networks ?? {}).some(([name, e]) => name === n || (!!e.NetworkID && e.NetworkID.startsWith(n))))) return false;
+      if (f.has('volume') && !f.get('volume').some((v) => Object.values(c.MountPoints ?? {}).some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
+      if (f.has('expose') && !f.get('expose').some((p) => portMatches(p, Object.keys(c.Config.ExposedPorts ?? {})))) return false;
+      if (f.has('publish') && !f.get('publish').some((p) => portMatches(p, Object.keys(c.HostConfig.PortBindings ?? {})))) return false;
       if (before && Date.parse(c.Created) >= Date.parse(before.Created)) return false;
       if (since && Date.parse(c.Created) <= Date.parse(since.Created)) return false;
       return true;
@@ -787,6 +798,18 @@ export class ContainerService {
     for (const l of this.#live.values()) l.restart?.cancel();
     await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
   }
+}
+
+/** A publish/expose filter value (`80`, `80/udp`, `8000-8080/tcp`) against port keys (`80/tcp`). */
+function portMatches(filter: string, ports: string[]): boolean {
+  const [range = '', proto = 'tcp'] = filter.split('/');
+  const [lo, hi = lo] = range.split('-').map(Number);
+  if (lo === undefined || !Number.isInteger(lo) || !Number.isInteger(hi)) throw new InvalidParameter(`invalid port specification: "${filter}"`);
+  return ports.some((key) => {
+    const [n, p = 'tcp'] = key.split('/');
+    const port = Number(n);
+    return p === proto && port >= lo && port <= hi!;
+  });
 }
 
 /** An `until` filter: a timestamp or a duration before now, in ms since the epoch. */
