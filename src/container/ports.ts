@@ -73,6 +73,8 @@ export interface NetworkProvider {
   teardown(c: Container): Promise<void>;
   /** At removal. */
   remove(c: Container): Promise<void>;
+  /** After a daemon restart, for a container whose task kept running (live-restore). */
+  restore?(c: Container): Promise<void>;
   /** NetworkSettings for inspect (ps takes its Networks). */
   view(c: Container): NetworkSettings;
 }

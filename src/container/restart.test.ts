@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RestartManager } from './restart.js';
 
-test('no never restarts; always does unless stopped by hand', () => {
+test('no never restarts; always does; unless-stopped does unless stopped by hand', () => {
   assert.equal(new RestartManager({ Name: 'no', MaximumRetryCount: 0 }).shouldRestart(1, false, 0, 0).restart, false);
   const always = new RestartManager({ Name: 'always', MaximumRetryCount: 0 });
   assert.equal(always.shouldRestart(0, false, 0, 0).restart, true);
-  assert.equal(always.shouldRestart(0, true, 0, 1).restart, false);
-  assert.equal(new RestartManager({ Name: 'unless-stopped', MaximumRetryCount: 0 }).shouldRestart(0, false, 0, 0).restart, true);
+  assert.equal(always.shouldRestart(0, true, 0, 1).restart, true, 'a daemon restart brings always back');
+  const unless = new RestartManager({ Name: 'unless-stopped', MaximumRetryCount: 0 });
+  assert.equal(unless.shouldRestart(0, false, 0, 0).restart, true);
+  assert.equal(unless.shouldRestart(0, true, 0, 0).restart, false);
 });
 
 test('on-failure restarts failures only, up to its count', () => {

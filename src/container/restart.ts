@@ -29,9 +29,11 @@ export class RestartManager {
     if (name === 'no' || this.#canceled) return { restart: false, delayMs: 0 };
     if (ranForMs >= 10_000) this.#delay = 0;
     this.#delay = this.#delay === 0 ? FIRST_DELAY_MS : Math.min(this.#delay * 2, MAX_DELAY_MS);
+    // `always` comes back even after a stop by hand, when the daemon restarts (a stop by
+    // hand cancels the manager of the run it stopped).
     let restart = false;
-    if (manuallyStopped) restart = false;
-    else if (name === 'always' || name === 'unless-stopped') restart = true;
+    if (name === 'always') restart = true;
+    else if (name === 'unless-stopped') restart = !manuallyStopped;
     else if (name === 'on-failure') {
       const max = this.policy.MaximumRetryCount;
       restart = exitCode !== 0 && (max === 0 || restartCount < max);

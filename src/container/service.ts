@@ -246,18 +246,7 @@ export class ContainerService {
         terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
       });
       created = true;
-      live.io = io;
-      const sink = await this.#d.logs.open(c);
-      const copies = [this.#pump(c, live, io.stdout, 'stdout', sink), ...(io.stderr ? [this.#pump(c, live, io.stderr, 'stderr', sink)] : [])];
-      for (const a of live.attachers) if (a.stdin && io.stdin) this.#feedStdin(c, a, io.stdin);
-      const waiting = this.#d.runtime.wait(c.ID);
-      live.exited = waiting.then(
-        (exit) => this.#exited(c, live, exit, copies, sink),
-        (err: unknown) => {
-          this.#d.log.error({ err, container: c.ID }, 'waiting for the container failed');
-          return this.#exited(c, live, { code: 255, at: new Date() }, copies, sink, errorMessage(err));
-        },
-      );
+      await this.#watch(c, live, io);
       await this.#d.runtime.start(c.ID);
       Object.assign(c.State, { Status: 'running', Running: true, Restarting: false, Pid: pid, StartedAt: now(), ExitCode: 0, Error: '', OOMKilled: false });
       c.HasBeenStartedBefore = true;
@@ -283,6 +272,110 @@ export class ContainerService {
       if (code !== 128) throw new InvalidParameter(msg, { cause: err });
       throw err;
     }
+  }
+
+  /** Copies a task's output to its log and attachers, and handles its exit. */
+  async #watch(c: Container, live: Live, io: ProcessIO): Promise<void> {
+    live.io = io;
+    const sink = await this.#d.logs.open(c);
+    const copies = [this.#pump(c, live, io.stdout, 'stdout', sink), ...(io.stderr ? [this.#pump(c, live, io.stderr, 'stderr', sink)] : [])];
+    for (const a of live.attachers) if (a.stdin && io.stdin) this.#feedStdin(c, a, io.stdin);
+    const waiting = this.#d.runtime.wait(c.ID);
+    live.exited = waiting.then(
+      (exit) => this.#exited(c, live, exit, copies, sink),
+      (err: unknown) => {
+        this.#d.log.error({ err, container: c.ID }, 'waiting for the container failed');
+        return this.#exited(c, live, { code: 255, at: new Date() }, copies, sink, errorMessage(err));
+      },
+    );
+  }
+
+  /**
+   * restore(): brings every container back after a daemon start, as the seed does. Tasks
+   * still alive are adopted with live-restore and killed without it; containers that stopped
+   * meanwhile get their exit recorded; `--rm` ones are removed; restart policies apply.
+   */
+  async restore(opts: { liveRestore: boolean }): Promise<{ restarted: number; removed: number; adopted: number }> {
+    const restart: Container[] = [];
+    const removeIds: string[] = [];
+    let adopted = 0;
+    await Promise.all(this.#d.store.all().map(async (c) => {
+      try {
+        if (c.Driver !== this.#d.layers.driverName) {
+          this.#d.log.warn({ container: c.ID, driver: c.Driver }, 'container is of another storage driver: skipped');
+          return;
+        }
+        const live = this.#liveOf(c.ID);
+        if (c.State.Status === 'removing') {
+          Object.assign(c.State, { Status: 'dead', Dead: true, Running: false, Paused: false, Restarting: false, Pid: 0 });
+          await this.#d.store.save(c);
+          return;
+        }
+        const task = await this.#d.runtime.state(c.ID).catch(() => undefined);
+        const alive = task && ['running', 'paused', 'pausing'].includes(task.status);
+        if (alive && opts.liveRestore) {
+          await this.#adopt(c, live, task.status !== 'running');
+          adopted++;
+          return;
+        }
+        let exit = { code: c.State.ExitCode, at: new Date() };
+        if (task) {
+          if (alive || task.status === 'created') {
+            if (task.status !== 'running') await this.#d.runtime.resume(c.ID).catch(() => {});
+            await this.#d.runtime.kill(c.ID, 9, true).catch(() => {});
+            const code = await Promise.race([this.#d.runtime.wait(c.ID).then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(137), 10_000))]);
+            exit = { code, at: new Date() };
+          } else {
+            exit = { code: task.exitCode, at: task.exitedAt ?? new Date() };
+          }
+          await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
+        }
+        if (c.State.Running || c.State.Paused || c.State.Restarting) {
+          await this.#release(c);
+          Object.assign(c.State, {
+            Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+            ExitCode: task ? exit.code : 255, FinishedAt: exit.at.toISOString(),
+          });
+          delete c.State.Health;
+          await this.#d.store.save(c);
+        }
+        const manager = new RestartManager(c.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
+        const ran = Date.parse(c.State.FinishedAt) - Date.parse(c.State.StartedAt);
+        if (c.HasBeenStartedBefore && manager.shouldRestart(c.State.ExitCode, c.HasBeenManuallyStopped, ran, c.RestartCount).restart) {
+          restart.push(c);
+        } else if (c.HostConfig.AutoRemove) {
+          removeIds.push(c.ID);
+        }
+      } catch (err) {
+        this.#d.log.error({ err, container: c.ID }, 'restoring the container failed');
+      }
+    }));
+    for (const id of removeIds) {
+      await this.remove(id, { force: true }).catch((err: unknown) => this.#d.log.error({ err, container: id }, 'removing an --rm container failed'));
+    }
+    await Promise.all(restart.map((c) => this.start(c.ID).catch((err: unknown) => {
+      this.#d.log.error({ err, container: c.ID }, 'restarting the container failed');
+    })));
+    return { restarted: restart.length, removed: removeIds.length, adopted };
+  }
+
+  /** Takes a task that outlived the daemon back: its root, its streams, its exit. */
+  async #adopt(c: Container, live: Live, paused: boolean): Promise<void> {
+    const rootfs = await this.#d.layers.mountRW(c.ID);
+    const spec = await this.#d.runtime.spec(c.ID) as OciSpec;
+    live.process = spec.process;
+    live.rootfs = rootfs;
+    await this.#d.networks.restore?.(c);
+    const io = await this.#d.runtime.reattach(c.ID, { terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin });
+    await this.#watch(c, live, io);
+    Object.assign(c.State, { Status: paused ? 'paused' : 'running', Running: true, Paused: paused, Restarting: false });
+    this.#startHealth(c, live);
+    await this.#d.store.save(c);
+  }
+
+  /** The containers whose tasks must outlive the daemon (live-restore). */
+  runningIds(): string[] {
+    return this.#d.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => c.ID);
   }
 
   async #pump(c: Container, live: Live, src: Readable, stream: 'stdout' | 'stderr', sink: LogWriter): Promise<void> {
@@ -347,7 +440,9 @@ export class ContainerService {
     live.health = undefined;
     live.restart ??= new RestartManager(c.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
     const ranFor = exit.at.getTime() - Date.parse(c.State.StartedAt);
-    const { restart, delayMs } = live.restart.shouldRestart(exit.code, c.HasBeenManuallyStopped || this.#shuttingDown, ranFor, c.RestartCount);
+    const decision = live.restart.shouldRestart(exit.code, c.HasBeenManuallyStopped, ranFor, c.RestartCount);
+    const restart = decision.restart && !this.#shuttingDown;
+    const delayMs = decision.delayMs;
     const finished = { Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error };
     if (restart) {
       c.RestartCount++;
@@ -427,7 +522,8 @@ export class ContainerService {
     const c = this.get(ref);
     if (!c.State.Running) throw new NotModified('container already stopped');
     const live = this.#liveOf(c.ID);
-    c.HasBeenManuallyStopped = true;
+    // A stop by the daemon's shutdown is not a stop by hand: unless-stopped comes back.
+    if (!this.#shuttingDown) c.HasBeenManuallyStopped = true;
     live.restart?.cancel();
     if (c.State.Restarting) {
       await this.#cancelRestart(c, live);
@@ -793,9 +889,13 @@ export class ContainerService {
   }
 
   /** Stops what runs at daemon shutdown, in parallel, each within its stop timeout. */
-  async shutdown(): Promise<void> {
+  async shutdown(opts: { liveRestore?: boolean } = {}): Promise<void> {
     this.#shuttingDown = true;
-    for (const l of this.#live.values()) l.restart?.cancel();
+    for (const l of this.#live.values()) {
+      l.restart?.cancel();
+      l.health?.stop();
+    }
+    if (opts.liveRestore) return;
     await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
   }
 }

@@ -168,6 +168,9 @@ export class Daemon {
         onRemove: (id) => exec.containerRemoved(id),
       });
       const cs = containers;
+      const restored = await cs.restore({ liveRestore: config.liveRestore });
+      await images.driver.dropFound?.();
+      if (restored.restarted + restored.removed + restored.adopted > 0) log.info(restored, 'containers restored');
       const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs });
       const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
@@ -260,10 +263,14 @@ export class Daemon {
     this.#log.info('Processing signal, shutting down');
     await this.#server?.close();
     this.events.close();
-    await this.#containers.shutdown();
-    await this.#images.close();
+    const live = this.config.liveRestore;
+    await this.#containers.shutdown({ liveRestore: live });
+    const keep = live ? this.#containers.runningIds() : [];
+    await this.#images.close(keep);
     this.#runtime.close();
-    await this.#supervisor?.stop();
+    // With live-restore and containers running, containerd (and their shims) stay up.
+    if (keep.length > 0) this.#supervisor?.detach();
+    else await this.#supervisor?.stop();
     await Promise.all(this.#locks.map((l) => l.release()));
     this.#log.info('Daemon shutdown complete');
   }

@@ -62,8 +62,14 @@ export class Images {
     return importImage(this.service, input, opts);
   }
 
-  async close(): Promise<void> {
-    await this.driver.cleanup();
+  /** Unmounts the layers; those of `keepContainers` stay mounted (live-restore). */
+  async close(keepContainers: string[] = []): Promise<void> {
+    const keep = new Set<string>();
+    for (const id of keepContainers) {
+      const rw = this.service.stores.layers.getRW(id);
+      if (rw) keep.add(rw.mountId);
+    }
+    await this.driver.cleanup(keep);
   }
 }
 

@@ -28,6 +28,13 @@ export interface CreateOptions {
   labels?: Record<string, string>;
 }
 
+export interface TaskState {
+  status: 'created' | 'running' | 'stopped' | 'paused' | 'pausing' | 'unknown';
+  pid: number;
+  exitCode: number;
+  exitedAt?: Date;
+}
+
 export interface ExecOptions {
   /** The OCI process, as JSON. */
   process: object;
@@ -71,6 +78,12 @@ export interface Runtime {
   resume(id: string): Promise<void>;
   /** Applies new resource limits (OCI LinuxResources) to a running task. */
   update(id: string, resources: object): Promise<void>;
+  /** The OCI spec the container was created with. */
+  spec(id: string): Promise<object>;
+  /** Opens the stdio of a task that outlived a daemon (live-restore) again. */
+  reattach(id: string, opts: { terminal: boolean; stdin: boolean }): Promise<ProcessIO>;
+  /** The task's state, or undefined when containerd has no task for the container. */
+  state(id: string): Promise<TaskState | undefined>;
   /** Host PIDs of every process of the task. */
   pids(id: string): Promise<number[]>;
   close(): void;

@@ -30,6 +30,8 @@ export interface GraphDriver {
   list(): Promise<string[]>;
   /** Rows for `docker info`. */
   status(): Array<[string, string]>;
-  /** Unmounts everything this driver mounted (shutdown). */
-  cleanup(): Promise<void>;
+  /** Unmounts everything this driver mounted (shutdown), except the layers in `keep` (live-restore). */
+  cleanup(keep?: ReadonlySet<string>): Promise<void>;
+  /** Unmounts what a previous daemon left mounted and nothing adopted (after restore). */
+  dropFound?(): Promise<void>;
 }

@@ -23,6 +23,12 @@ export class Overlay2 implements GraphDriver {
   readonly #home: string;
   readonly #mounts = new Map<string, number>();
   readonly #backing: string;
+  /**
+   * Layers found mounted when this driver started (a daemon killed, or live-restore): the
+   * first get adopts such a mount instead of mounting again, and a put with no reference
+   * unmounts it.
+   */
+  #found?: Set<string>;
 
   constructor(home: string, backing = 'extfs') {
     this.#home = home;
@@ -96,6 +102,10 @@ export class Overlay2 implements GraphDriver {
     }
     const merged = join(dir, 'merged');
     const count = this.#mounts.get(id) ?? 0;
+    if (count === 0 && (await this.#foundMounts()).delete(id)) {
+      this.#mounts.set(id, 1);
+      return merged;
+    }
     if (count === 0) {
       await mkdir(merged, { recursive: true, mode: 0o700 });
       // Relative to the driver home: short enough for the kernel's one-page option limit.
@@ -107,7 +117,10 @@ export class Overlay2 implements GraphDriver {
 
   async put(id: string): Promise<void> {
     const count = this.#mounts.get(id) ?? 0;
-    if (count === 0) return;
+    if (count === 0) {
+      if ((await this.#foundMounts()).delete(id)) unmount(join(this.#dir(id), 'merged'));
+      return;
+    }
     if (count > 1) {
       this.#mounts.set(id, count - 1);
       return;
@@ -135,9 +148,28 @@ export class Overlay2 implements GraphDriver {
     return [['Backing Filesystem', this.#backing], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']];
   }
 
-  async cleanup(): Promise<void> {
-    for (const id of this.#mounts.keys()) unmount(join(this.#dir(id), 'merged'));
+  async cleanup(keep?: ReadonlySet<string>): Promise<void> {
+    for (const id of this.#mounts.keys()) if (!keep?.has(id)) unmount(join(this.#dir(id), 'merged'));
     this.#mounts.clear();
+  }
+
+  /** Unmounts the mounts found at start that nothing adopted (after containers are restored). */
+  async dropFound(): Promise<void> {
+    for (const id of await this.#foundMounts()) unmount(join(this.#dir(id), 'merged'));
+    this.#found?.clear();
+  }
+
+  async #foundMounts(): Promise<Set<string>> {
+    if (this.#found) return this.#found;
+    const found = new Set<string>();
+    const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const prefix = `${this.#home}/`;
+    for (const line of info.split('\n')) {
+      const point = line.split(' ')[4]?.replace(/\\040/g, ' ');
+      if (point?.startsWith(prefix) && point.endsWith('/merged')) found.add(point.slice(prefix.length, -'/merged'.length));
+    }
+    this.#found ??= found;
+    return this.#found;
   }
 
   /** For tests and debugging: where a short link points. */

@@ -64,5 +64,5 @@ export class Vfs implements GraphDriver {
 
   status(): Array<[string, string]> { return []; }
 
-  async cleanup(): Promise<void> {}
+  async cleanup(_keep?: ReadonlySet<string>): Promise<void> {}
 }

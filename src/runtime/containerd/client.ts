@@ -1,5 +1,5 @@
 import type { Client, GrpcObject, Metadata as MetadataT, ServiceError } from '@grpc/grpc-js';
-import type { CreateOptions, ExecOptions, Exit, ProcessIO, Runtime, RuntimeVersion } from '../runtime.js';
+import type { CreateOptions, ExecOptions, Exit, ProcessIO, Runtime, RuntimeVersion, TaskState } from '../runtime.js';
 import { join } from 'node:path';
 import { openFifos, removeFifos, removeExecFifos } from '../fifo.js';
 import { NotFound, Unavailable } from '../../lib/errors.js';
@@ -254,6 +254,36 @@ export class ContainerdRuntime implements Runtime {
       container_id: id,
       resources: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from(JSON.stringify(resources)) },
     });
+  }
+
+  async spec(id: string): Promise<object> {
+    const res = await this.#call<{ container: { spec?: { value: Buffer } } }>(CONTAINERS, 'Get', { id });
+    return JSON.parse(Buffer.from(res.container.spec?.value ?? '{}').toString()) as object;
+  }
+
+  async reattach(id: string, opts: { terminal: boolean; stdin: boolean }): Promise<ProcessIO> {
+    // The shim still holds the write ends: the placeholders can go at once.
+    const fifos = await openFifos(join(this.#stateDir, 'fifo', id), { stdin: opts.stdin, stderr: !opts.terminal, prefix: 'init' });
+    fifos.release();
+    const io: ProcessIO = { stdout: fifos.streams.stdout };
+    if (fifos.streams.stderr) io.stderr = fifos.streams.stderr;
+    if (fifos.streams.stdin) io.stdin = fifos.streams.stdin;
+    return io;
+  }
+
+  async state(id: string): Promise<TaskState | undefined> {
+    try {
+      const res = await this.#call<{ process: { pid: number; status: string; exit_status: number; exited_at?: { seconds: string; nanos: number } } }>(
+        TASKS, 'Get', { container_id: id });
+      const p = res.process;
+      const status = (p.status || 'UNKNOWN').toLowerCase() as TaskState['status'];
+      const exitedAt = p.exited_at && Number(p.exited_at.seconds) > 0
+        ? new Date(Number(p.exited_at.seconds) * 1000 + Math.floor(p.exited_at.nanos / 1e6)) : undefined;
+      return { status, pid: p.pid, exitCode: p.exit_status, ...(exitedAt ? { exitedAt } : {}) };
+    } catch (err) {
+      if (err instanceof NotFound) return undefined;
+      throw err;
+    }
   }
 
   async pids(id: string): Promise<number[]> {
