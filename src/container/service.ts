@@ -373,6 +373,22 @@ export class ContainerService {
     await this.#d.store.save(c);
   }
 
+  /**
+   * How long the daemon's shutdown may take, in seconds, as dockerd's ShutdownTimeout
+   * computes it: the configured value, or a container's stop timeout plus 5 s grace when
+   * larger; -1 anywhere means no limit.
+   */
+  shutdownTimeout(configured: number): number {
+    if (configured < 0) return -1;
+    let timeout = configured;
+    for (const c of this.#d.store.all()) {
+      const stop = c.Config.StopTimeout ?? 10;
+      if (stop < 0) return -1;
+      timeout = Math.max(timeout, stop + 5);
+    }
+    return timeout;
+  }
+
   /** The containers whose tasks must outlive the daemon (live-restore). */
   runningIds(): string[] {
     return this.#d.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => c.ID);

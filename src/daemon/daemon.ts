@@ -264,7 +264,13 @@ export class Daemon {
     await this.#server?.close();
     this.events.close();
     const live = this.config.liveRestore;
-    await this.#containers.shutdown({ liveRestore: live });
+    const timeout = this.#containers.shutdownTimeout(this.config.shutdownTimeout);
+    const stopped = this.#containers.shutdown({ liveRestore: live }).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const clean = timeout < 0 ? await stopped
+      : await Promise.race([stopped, new Promise<false>((r) => { timer = setTimeout(() => r(false), timeout * 1000); })]);
+    clearTimeout(timer);
+    if (!clean) this.#log.error({ timeoutSeconds: timeout }, 'Force shutdown daemon');
     const keep = live ? this.#containers.runningIds() : [];
     await this.#images.close(keep);
     this.#runtime.close();
