@@ -21,6 +21,7 @@ import { resourcesOf } from './spec/index.js';
 import type { ExecTarget } from './exec.js';
 import { DetachScanner, parseDetachKeys } from './detach.js';
 import { RestartManager } from './restart.js';
+import { oomKills } from './oom.js';
 import { HealthMonitor, probeCommand } from './health.js';
 
 /** What the container service needs from images and layers. */
@@ -97,6 +98,7 @@ interface Live {
   /** The spec's process and the mounted root of the current run, for execs. */
   process?: OciProcess;
   rootfs?: string;
+  cgroupsPath?: string;
   attachers: Set<Attacher>;
   exited?: Promise<void>;
   /** `not-running` waiters resolve when the container stops for good, `next-exit` ones at any exit. */
@@ -241,6 +243,7 @@ export class ContainerService {
       const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}) }) as OciSpec;
       live.process = spec.process;
       live.rootfs = rootfs;
+      live.cgroupsPath = spec.linux.cgroupsPath;
       const { pid, io } = await this.#d.runtime.create(c.ID, {
         spec, runtimeBinary: c.HostConfig.Runtime || this.#d.defaults.runtime,
         terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
@@ -365,6 +368,7 @@ export class ContainerService {
     const spec = await this.#d.runtime.spec(c.ID) as OciSpec;
     live.process = spec.process;
     live.rootfs = rootfs;
+    live.cgroupsPath = spec.linux?.cgroupsPath;
     await this.#d.networks.restore?.(c);
     const io = await this.#d.runtime.reattach(c.ID, { terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin });
     await this.#watch(c, live, io);
@@ -450,6 +454,9 @@ export class ContainerService {
     live.process = undefined;
     live.rootfs = undefined;
     this.#d.onExit?.(c.ID);
+    // The cgroup goes with the task: read whether the OOM killer struck before deleting it.
+    const oom = live.cgroupsPath ? (await oomKills(live.cgroupsPath)) > 0 : false;
+    if (oom) this.#event(c, 'oom');
     await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
     await this.#release(c);
     live.health?.stop();
@@ -459,7 +466,7 @@ export class ContainerService {
     const decision = live.restart.shouldRestart(exit.code, c.HasBeenManuallyStopped, ranFor, c.RestartCount);
     const restart = decision.restart && !this.#shuttingDown;
     const delayMs = decision.delayMs;
-    const finished = { Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error };
+    const finished = { Running: false, Paused: false, Pid: 0, ExitCode: exit.code, FinishedAt: exit.at.toISOString(), Error: error, OOMKilled: oom };
     if (restart) {
       c.RestartCount++;
       // As dockerd's SetRestarting: still "running" to the API, with no process.
