@@ -879,9 +879,9 @@ export class ContainerService {
     try { return this.#d.images.resolve(name).id === id; } catch { return false; }
   }
 
-  async inspect(ref: string, graph: (c: Container) => { Name: string; Data: Record<string, string> | null }, size = false) {
+  async inspect(ref: string, graph: (c: Container) => Promise<{ Name: string; Data: Record<string, string> | null }>, size = false) {
     const c = this.get(ref);
-    const view = inspectView(c, graph(c), this.#d.mounts.view(c), this.#d.networks.view(c));
+    const view = inspectView(c, await graph(c), this.#d.mounts.view(c), this.#d.networks.view(c));
     if (!size) return view;
     const s = await this.#d.layers.sizes(c.ID).catch(() => ({ rw: 0, rootFs: 0 }));
     return { ...view, SizeRw: s.rw, SizeRootFs: s.rootFs };

@@ -197,7 +197,11 @@ export class Daemon {
             create: (body, name) => cs.create(body, name),
             list: (o) => cs.list(o),
             inspect: async (ref, size) => {
-              const view = await cs.inspect(ref, (c) => ({ Name: c.Driver, Data: null }), size);
+              const view = await cs.inspect(ref, async (c) => {
+                const rw = layerStore.getRW(c.ID);
+                const data = rw && images.driver.metadata ? await images.driver.metadata(rw.mountId).catch(() => null) : null;
+                return { Name: c.Driver, Data: data };
+              }, size);
               return { ...view, ExecIDs: exec.idsOf(view.Id) };
             },
             prune: (f) => cs.prune(f),

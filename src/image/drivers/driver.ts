@@ -32,6 +32,8 @@ export interface GraphDriver {
   status(): Array<[string, string]>;
   /** Unmounts everything this driver mounted (shutdown), except the layers in `keep` (live-restore). */
   cleanup(keep?: ReadonlySet<string>): Promise<void>;
+  /** Inspect's GraphDriver.Data for a layer. */
+  metadata?(id: string): Promise<Record<string, string>>;
   /** Unmounts what a previous daemon left mounted and nothing adopted (after restore). */
   dropFound?(): Promise<void>;
 }

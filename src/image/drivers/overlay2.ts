@@ -172,6 +172,22 @@ export class Overlay2 implements GraphDriver {
     return this.#found;
   }
 
+  /** GraphDriver.Data of inspect: the directories the layer's mount is made of. */
+  async metadata(id: string): Promise<Record<string, string>> {
+    const dir = this.#dir(id);
+    const lower = await readFile(join(dir, 'lower'), 'utf8').catch(() => '');
+    const data: Record<string, string> = {};
+    if (lower) {
+      const dirs = await Promise.all(lower.split(':').map(async (l) => {
+        const target = await readlink(join(this.#home, l)).catch(() => '');
+        return target ? join(this.#home, 'l', target) : join(this.#home, l);
+      }));
+      data.LowerDir = dirs.join(':');
+    }
+    Object.assign(data, { MergedDir: join(dir, 'merged'), UpperDir: join(dir, 'diff'), WorkDir: join(dir, 'work') });
+    return data;
+  }
+
   /** For tests and debugging: where a short link points. */
   async resolveLink(link: string): Promise<string> {
     return readlink(join(this.#home, 'l', link));
