@@ -60,6 +60,8 @@ export interface HostConfig {
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
   Mounts?: MountSpec[] | null;
+  /** [height, width] of the TTY at create. */
+  ConsoleSize?: [number, number] | null;
   [key: string]: unknown;
 }
 

@@ -334,6 +334,10 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
   const rlimits = rlimitsOf(hc, input.defaultUlimits);
   if (rlimits.length) spec.process.rlimits = rlimits;
   if (security.noNewPrivileges) spec.process.noNewPrivileges = true;
+  const size = hc.ConsoleSize;
+  if (cfg.Tty && Array.isArray(size) && size.length === 2 && (size[0] > 0 || size[1] > 0)) {
+    spec.process.consoleSize = { height: size[0], width: size[1] };
+  }
   if (security.apparmorProfile && (await apparmorEnabled())) spec.process.apparmorProfile = security.apparmorProfile;
   if (hc.UTSMode !== 'host') spec.hostname = cfg.Hostname ?? '';
   if (devices.length) spec.linux.devices = devices;

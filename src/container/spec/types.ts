@@ -33,6 +33,7 @@ export interface OciRlimit {
 
 export interface OciProcess {
   terminal?: boolean;
+  consoleSize?: { height: number; width: number };
   user: OciUser;
   args: string[];
   env: string[];
