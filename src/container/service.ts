@@ -235,12 +235,15 @@ export class ContainerService {
   }
 
   async #run(c: Container, live: Live): Promise<void> {
+    const t0 = performance.now();
     const rootfs = await this.#d.layers.mountRW(c.ID);
     let created = false;
     try {
       const { netnsPath } = await this.#d.networks.setup(c);
       const mounts = await this.#d.mounts.setup(c, rootfs);
+      const t1 = performance.now();
       const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}) }) as OciSpec;
+      const t2 = performance.now();
       live.process = spec.process;
       live.rootfs = rootfs;
       live.cgroupsPath = spec.linux.cgroupsPath;
@@ -249,8 +252,11 @@ export class ContainerService {
         terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
       });
       created = true;
+      const t3 = performance.now();
       await this.#watch(c, live, io);
       await this.#d.runtime.start(c.ID);
+      const t4 = performance.now();
+      this.#d.log.debug({ container: c.ID, prepareMs: t1 - t0, specMs: t2 - t1, createMs: t3 - t2, startMs: t4 - t3 }, 'started');
       Object.assign(c.State, { Status: 'running', Running: true, Restarting: false, Pid: pid, StartedAt: now(), ExitCode: 0, Error: '', OOMKilled: false });
       c.HasBeenStartedBefore = true;
       c.HasBeenManuallyStopped = false;
