@@ -48,7 +48,7 @@ export function dockerdSpec(binary = 'dockerd'): EngineSpec {
 
 export function berthdSpec(script = join(ROOT, 'bin', 'berthd')): EngineSpec {
   // berthd likewise supervises its own containerd, detached, under <exec-root>/containerd.
-  return { name: 'berthd', command: (d) => ({ file: process.execPath, args: [script, ...daemonFlags(d)] }) };
+  return { name: 'berthd', command: (d) => ({ file: script, args: daemonFlags(d) }) };
 }
 
 export class EngineError extends Error {}

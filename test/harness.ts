@@ -76,7 +76,7 @@ export class TestDaemon {
     await writeFile(join(dir, 'daemon.json'), JSON.stringify(opts.config ?? {}));
     const id = randomBytes(2).toString('hex');
     const n = (process.pid + subnetCounter++) % 200;
-    const child = spawn(process.execPath, [BERTHD, ...TestDaemon.flags(dir), ...(opts.args ?? [])], {
+    const child = spawn(BERTHD, [...TestDaemon.flags(dir), ...(opts.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...opts.env },
     });

@@ -8,7 +8,7 @@ import { ApiServer } from '../api/server.js';
 import { routes as systemRoutes } from '../api/routers/system/routes.js';
 import { routes as imageRoutes } from '../api/routers/images/routes.js';
 import { routes as distributionRoutes } from '../api/routers/distribution/routes.js';
-import { Distribution, authFromHeader, type AuthConfig } from '../distribution/index.js';
+import type { Distribution, AuthConfig } from '../distribution/index.js';
 import { join } from 'node:path';
 import { Images, pullTarget, pushSource } from '../image/index.js';
 import { openContainers, type ContainerService } from '../container/index.js';
@@ -100,14 +100,22 @@ export class Daemon {
         };
       }
       const layerStore = images.service.stores.layers;
-      const distribution = new Distribution({
+      // The registry client (undici and all) loads at the first pull, push or login: it
+      // would cost every start-up ~20 MB and tens of milliseconds.
+      let distributionModule: Promise<typeof import('../distribution/index.js')> | undefined;
+      let distributionInstance: Promise<Distribution> | undefined;
+      const dist = () => {
+        distributionModule ??= import('../distribution/index.js');
+        return distributionModule;
+      };
+      const distribution = () => (distributionInstance ??= dist().then((m) => new m.Distribution({
         target: pullTarget(images.service), source: pushSource(images.service),
         metadataRoot: join(config.dataRoot, 'image', images.driver.name, 'distribution'),
         tmpDir: join(config.dataRoot, 'tmp'),
         insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors,
         maxConcurrentDownloads: config.maxConcurrentDownloads, maxConcurrentUploads: config.maxConcurrentUploads,
         maxDownloadAttempts: config.maxDownloadAttempts, log: log.child({ module: 'distribution' }),
-      });
+      })));
       const exec: ExecService = new ExecService({
         target: (ref) => {
           if (!containers) throw new Error('containers are not open yet');
@@ -240,12 +248,21 @@ export class Daemon {
             load: (input, signal) => images.load(input, signal),
             save: (names) => images.save(names),
             import: (input, o) => images.import(input, o),
-            pull: (o) => distribution.pull({ ...o, auth: authFromHeader(o.auth) }),
-            push: (n, o) => distribution.push(n, { ...o, auth: authFromHeader(o.auth) }),
+            pull: async (o) => {
+              const [m, d] = await Promise.all([dist(), distribution()]);
+              return d.pull({ ...o, auth: m.authFromHeader(o.auth) });
+            },
+            push: async (n, o) => {
+              const [m, d] = await Promise.all([dist(), distribution()]);
+              return d.push(n, { ...o, auth: m.authFromHeader(o.auth) });
+            },
           }),
           ...distributionRoutes({
-            login: (body) => distribution.login(body as AuthConfig),
-            inspect: (n, auth) => distribution.inspect(n, authFromHeader(auth)),
+            login: async (body) => (await distribution()).login(body as AuthConfig),
+            inspect: async (n, auth) => {
+              const [m, d] = await Promise.all([dist(), distribution()]);
+              return d.inspect(n, m.authFromHeader(auth));
+            },
           }),
         ],
       });
