@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, access } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -141,6 +141,14 @@ export class TestDaemon {
       leaks.push(`containerd ${containerd} still running`);
       try { process.kill(containerd, 'SIGKILL'); } catch { /* gone */ }
     }
+    for (const shim of await shimsOf(this.execRoot)) {
+      const stat = await readFile(`/proc/${shim.pid}/stat`, 'utf8').catch(() => '');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '?';
+      leaks.push(`containerd shim ${shim.pid} left (container ${shim.id}, started at tick ${start}, now ${await readFile('/proc/uptime', 'utf8')})`);
+      const procs = await readFile(`/sys/fs/cgroup/pids/berth/${shim.id}/cgroup.procs`, 'utf8').catch(() => '');
+      for (const p of procs.split('\n').filter(Boolean)) try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+      try { process.kill(shim.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
     const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(this.dir));
     for (const m of mounts) {
       leaks.push(`mount left: ${m}`);
@@ -150,6 +158,21 @@ export class TestDaemon {
     if (!opts.keepDir) await rm(this.dir, { recursive: true, force: true });
     return leaks;
   }
+}
+
+/** containerd shims started for a daemon's containerd (their -address lies under its exec root). */
+export async function shimsOf(execRoot: string): Promise<Array<{ pid: number; id: string }>> {
+  const out: Array<{ pid: number; id: string }> = [];
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!cmd[0]?.endsWith('containerd-shim-runc-v2')) continue;
+    // `... start` and `... delete` are containerd's short-lived calls of the shim binary.
+    if (cmd.includes('start') || cmd.includes('delete')) continue;
+    const address = cmd[cmd.indexOf('-address') + 1] ?? '';
+    if (address.startsWith(`${execRoot}/`)) out.push({ pid: Number(name), id: cmd[cmd.indexOf('-id') + 1] ?? '' });
+  }
+  return out;
 }
 
 /** True while the process exists and is not a zombie waiting for its parent to reap it. */

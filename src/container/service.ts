@@ -105,6 +105,8 @@ interface Live {
   exitWaiters: Array<{ nextExit: boolean; resolve: (code: number) => void }>;
   restart?: RestartManager;
   health?: HealthMonitor;
+  /** A start under way: stop and remove wait for it rather than race it. */
+  starting?: Promise<void>;
   removedWaiters: Array<(code: number) => void>;
   stopping?: boolean;
 }
@@ -234,7 +236,15 @@ export class ContainerService {
     await this.#run(c, live);
   }
 
-  async #run(c: Container, live: Live): Promise<void> {
+  #run(c: Container, live: Live): Promise<void> {
+    const run = this.#runOnce(c, live);
+    const settled = run.then(() => {}, () => {});
+    live.starting = settled;
+    void settled.then(() => { if (live.starting === settled) live.starting = undefined; });
+    return run;
+  }
+
+  async #runOnce(c: Container, live: Live): Promise<void> {
     const t0 = performance.now();
     const rootfs = await this.#d.layers.mountRW(c.ID);
     let created = false;
@@ -275,7 +285,7 @@ export class ContainerService {
       for (const w of live.exitWaiters.splice(0)) w.resolve(code);
       // As dockerd: an --rm container that cannot start is removed (`docker run` waits for it).
       if (c.HostConfig.AutoRemove) {
-        await this.remove(c.ID, { force: true }).catch((e: unknown) => this.#d.log.error({ err: e, container: c.ID }, 'auto-remove failed'));
+        await this.#remove(c, { force: true }).catch((e: unknown) => this.#d.log.error({ err: e, container: c.ID }, 'auto-remove failed'));
       }
       // dockerd reports a process that cannot be started as a bad request.
       if (code !== 128) throw new InvalidParameter(msg, { cause: err });
@@ -308,6 +318,8 @@ export class ContainerService {
     const restart: Container[] = [];
     const removeIds: string[] = [];
     let adopted = 0;
+    await this.removeOrphans();
+
     await Promise.all(this.#d.store.all().map(async (c) => {
       try {
         if (c.Driver !== this.#d.layers.driverName) {
@@ -328,6 +340,9 @@ export class ContainerService {
           return;
         }
         let exit = { code: c.State.ExitCode, at: new Date() };
+        if (!task && await this.#d.runtime.reap(c.ID).catch(() => false)) {
+          this.#d.log.warn({ container: c.ID }, 'removed what an interrupted start left behind');
+        }
         if (task) {
           if (alive || task.status === 'created') {
             if (task.status !== 'running') await this.#d.runtime.resume(c.ID).catch(() => {});
@@ -366,6 +381,17 @@ export class ContainerService {
       this.#d.log.error({ err, container: c.ID }, 'restarting the container failed');
     })));
     return { restarted: restart.length, removed: removeIds.length, adopted };
+  }
+
+  /**
+   * Removes containerd containers and FIFOs of containers that have no record (a daemon
+   * killed between the two); safe to run while the daemon serves, as a record is written
+   * before its container reaches containerd.
+   */
+  async removeOrphans(): Promise<void> {
+    const orphans = await this.#d.runtime.removeOrphans((id) => this.#d.store.find(id) !== undefined)
+      .catch((err: unknown) => { this.#d.log.warn({ err }, 'removing orphaned tasks failed'); return []; });
+    if (orphans.length) this.#d.log.info({ containers: orphans }, 'removed containerd containers no container record refers to');
   }
 
   /** Takes a task that outlived the daemon back: its root, its streams, its exit. */
@@ -499,8 +525,8 @@ export class ContainerService {
 
   async #restartAfter(c: Container, live: Live, manager: RestartManager, delayMs: number): Promise<void> {
     const go = await manager.wait(delayMs);
-    if (!this.#d.store.find(c.ID)) return;
-    if (go) {
+    if (!this.#d.store.find(c.ID) || c.State.Status === 'removing') return;
+    if (go && !manager.canceled) {
       try {
         await this.#run(c, live);
         return;
@@ -513,9 +539,31 @@ export class ContainerService {
     for (const w of live.exitWaiters.splice(0)) w.resolve(c.State.ExitCode);
   }
 
+  /** Whatever the record says, no task of a removed container stays in containerd. */
+  async #reapTask(c: Container): Promise<void> {
+    const task = await this.#d.runtime.state(c.ID).catch(() => undefined);
+    if (!task) {
+      await this.#d.runtime.reap(c.ID).catch(() => false);
+      return;
+    }
+    this.#d.log.warn({ container: c.ID, status: task.status }, 'removing a task the container record did not account for');
+    if (task.status !== 'stopped') {
+      if (task.status === 'paused' || task.status === 'pausing') await this.#d.runtime.resume(c.ID).catch(() => {});
+      await this.#d.runtime.kill(c.ID, 9, true).catch(() => {});
+      await Promise.race([this.#d.runtime.wait(c.ID).catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+    }
+    await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
+  }
+
+  /** No restart after the exit to come (a stop or removal by hand). */
+  #noRestart(c: Container, live: Live): void {
+    live.restart ??= new RestartManager(c.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
+    live.restart.cancel();
+  }
+
   /** A restarting container has no process: stopping it only cancels the restart. */
   async #cancelRestart(c: Container, live: Live): Promise<void> {
-    live.restart?.cancel();
+    this.#noRestart(c, live);
     Object.assign(c.State, { Status: 'exited', Running: false, Restarting: false });
     await this.#d.store.save(c);
     for (const w of live.exitWaiters.splice(0)) w.resolve(c.State.ExitCode);
@@ -549,11 +597,12 @@ export class ContainerService {
 
   async stop(ref: string, timeoutSec?: number): Promise<void> {
     const c = this.get(ref);
+    await this.#live.get(c.ID)?.starting;
     if (!c.State.Running) throw new NotModified('container already stopped');
     const live = this.#liveOf(c.ID);
     // A stop by the daemon's shutdown is not a stop by hand: unless-stopped comes back.
     if (!this.#shuttingDown) c.HasBeenManuallyStopped = true;
-    live.restart?.cancel();
+    this.#noRestart(c, live);
     if (c.State.Restarting) {
       await this.#cancelRestart(c, live);
       return;
@@ -610,18 +659,25 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const c = this.get(ref);
+    await this.#live.get(c.ID)?.starting;
+    await this.#remove(c, opts);
+  }
+
+  async #remove(c: Container, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const pending = this.#live.get(c.ID);
     if (c.State.Restarting && opts.force && pending) await this.#cancelRestart(c, pending);
     if (c.State.Running) {
       if (!opts.force) {
         throw new Conflict(`You cannot remove a running container ${c.ID}. Stop the container before attempting removal or force remove`);
       }
+      this.#noRestart(c, this.#liveOf(c.ID));
       await this.#signal(c, 9, true);
       await this.#live.get(c.ID)?.exited;
       if (!this.#d.store.find(c.ID)) return; // auto-removed meanwhile
     }
     if (c.State.Status === 'removing') return;
     c.State.Status = 'removing';
+    await this.#reapTask(c);
     await this.#d.networks.remove(c).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'network removal failed'));
     await this.#d.mounts.remove(c, !!opts.volumes || !!c.HostConfig.AutoRemove);
     await this.#d.layers.releaseRW(c.ID);

@@ -270,7 +270,16 @@ export class Daemon {
       await server.listen(listenersOf(config));
       for (const h of config.hosts) log.info({ host: h }, 'API listen on ' + h.replace(/^unix:\/\//, ''));
       log.info({ version: ENGINE_VERSION }, 'Daemon has completed initialization');
-      setImmediate(() => { components ??= readComponents(); });
+      setImmediate(() => {
+        components ??= readComponents();
+      });
+      // containerd may give up on a shim whose create a killed daemon left half done only
+      // seconds later; a second look after start-up catches those.
+      setTimeout(() => {
+        void runtime.reapShims().then(
+          (ids) => { if (ids.length) log.warn({ containers: ids }, 'stopped shims containerd had no task for'); },
+          (err: unknown) => log.debug({ err }, 'shim sweep failed'));
+      }, 10_000).unref();
       return daemon;
     } catch (err) {
       await supervisor?.stop().catch(() => {});

@@ -78,6 +78,18 @@ export interface Runtime {
   resume(id: string): Promise<void>;
   /** Applies new resource limits (OCI LinuxResources) to a running task. */
   update(id: string, resources: object): Promise<void>;
+  /**
+   * Removes what a killed daemon may have left of containers it no longer knows: containerd
+   * containers and tasks (killed first), FIFO directories. Returns the IDs removed.
+   */
+  removeOrphans(known: (id: string) => boolean): Promise<string[]>;
+  /**
+   * For a container containerd has no task of: removes what a create cut short may have
+   * left (a shim containerd forgot, runc state, a cgroup, FIFOs). True if anything was found.
+   */
+  reap(id: string): Promise<boolean>;
+  /** Runs `reap` for every shim of this containerd whose container has no task. */
+  reapShims(): Promise<string[]>;
   /** The OCI spec the container was created with. */
   spec(id: string): Promise<object>;
   /** Opens the stdio of a task that outlived a daemon (live-restore) again. */

@@ -131,7 +131,7 @@ export class Overlay2 implements GraphDriver {
 
   async remove(id: string): Promise<void> {
     const dir = this.#dir(id);
-    if (this.#mounts.has(id)) {
+    if (this.#mounts.has(id) || (await this.#foundMounts()).delete(id)) {
       this.#mounts.delete(id);
       unmount(join(dir, 'merged'));
     }

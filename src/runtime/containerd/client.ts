@@ -1,6 +1,8 @@
 import type { Client, GrpcObject, Metadata as MetadataT, ServiceError } from '@grpc/grpc-js';
 import type { CreateOptions, ExecOptions, Exit, ProcessIO, Runtime, RuntimeVersion, TaskState } from '../runtime.js';
 import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { openFifos, removeFifos, removeExecFifos } from '../fifo.js';
 import { NotFound, Unavailable } from '../../lib/errors.js';
 import { fromGrpc } from './errors.js';
@@ -254,6 +256,82 @@ export class ContainerdRuntime implements Runtime {
       container_id: id,
       resources: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from(JSON.stringify(resources)) },
     });
+  }
+
+  async removeOrphans(known: (id: string) => boolean): Promise<string[]> {
+    // Every container reaches containerd after its FIFO directory is made, and leaves it
+    // before that directory goes: with no unknown directory there is nothing to ask about
+    // (and no reason to load gRPC before the daemon serves).
+    const fifoRoot = join(this.#stateDir, 'fifo');
+    const unknown = (await readdir(fifoRoot).catch(() => [] as string[])).filter((n) => !known(n));
+    if (unknown.length === 0) return [];
+    const res = await this.#call<{ containers: Array<{ id: string }> }>(CONTAINERS, 'List', {});
+    const orphans = res.containers.map((c) => c.id).filter((id) => !known(id));
+    for (const id of orphans) {
+      const task = await this.state(id).catch(() => undefined);
+      if (task && task.status !== 'stopped') {
+        if (task.status !== 'running' && task.status !== 'created') await this.resume(id).catch(() => {});
+        await this.kill(id, 9, true).catch(() => {});
+        await Promise.race([this.wait(id).catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
+      }
+      await this.delete(id).catch(() => {});
+    }
+    for (const name of unknown) await removeFifos(join(fifoRoot, name));
+    return orphans;
+  }
+
+  /** Shims serving this containerd, by pid, with their container IDs. */
+  async #shims(): Promise<Array<{ pid: number; id: string }>> {
+    const address = this.#address.replace(/^unix:\/\//, '');
+    const out: Array<{ pid: number; id: string }> = [];
+    for (const name of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(name)) continue;
+      const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      if (!cmd[0]?.endsWith('containerd-shim-runc-v2') || cmd.includes('start') || cmd.includes('delete')) continue;
+      if (cmd[cmd.indexOf('-address') + 1] !== address) continue;
+      out.push({ pid: Number(name), id: cmd[cmd.indexOf('-id') + 1] ?? '' });
+    }
+    return out;
+  }
+
+  async reapShims(): Promise<string[]> {
+    const reaped: string[] = [];
+    // Only shims older than this daemon: a younger one may belong to a create under way.
+    const started = async (pid: number | string) => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? Infinity);
+    };
+    const self = await started(process.pid);
+    for (const shim of await this.#shims()) {
+      if ((await started(shim.pid)) >= self) continue;
+      if (await this.state(shim.id).catch(() => ({}))) continue;
+      await this.reap(shim.id, true);
+      reaped.push(shim.id);
+    }
+    return reaped;
+  }
+
+  async reap(id: string, knownLeftover = false): Promise<boolean> {
+    const fifoDir = join(this.#stateDir, 'fifo', id);
+    const leftover = knownLeftover || await readdir(fifoDir).then(() => true, () => false);
+    if (!leftover) return false;
+    // A shim whose start containerd gave up on (the caller went away mid-create) keeps
+    // running with nobody to stop it: find it by its -id and our socket.
+    for (const shim of await this.#shims()) {
+      if (shim.id === id) try { process.kill(shim.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    // runc's own record of the container: delete --force kills what runs and removes the cgroup.
+    for (const entry of await readdir(this.#stateDir).catch(() => [] as string[])) {
+      if (!entry.startsWith('runtime-')) continue;
+      const binary = entry.slice('runtime-'.length);
+      const root = join(this.#stateDir, entry, NAMESPACE);
+      if (!(await readdir(join(root, id)).then(() => true, () => false))) continue;
+      await new Promise<void>((resolve) => {
+        execFile(binary, ['--root', root, 'delete', '--force', id], { timeout: 10_000 }, () => resolve());
+      });
+    }
+    await removeFifos(fifoDir);
+    return true;
   }
 
   async spec(id: string): Promise<object> {

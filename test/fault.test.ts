@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestDaemon, ROOT, run, shimsOf } from './harness.js';
+
+/**
+ * Fault injection (issue 8): rounds of a mixed container workload with berthd SIGKILLed at
+ * a random moment of each, then started again on the same roots. After every restart each
+ * listed container and image must inspect and remove; at the end nothing of the test may
+ * be left: no layer directory beyond the base image's, no mount, task, cgroup or FIFO.
+ * Seeded, so a failing round can be replayed (BERTH_FAULT_SEED); bounded in rounds and time.
+ */
+const ROUNDS = Number(process.env.BERTH_FAULT_ROUNDS ?? 12);
+const TIME_CAP_MS = Number(process.env.BERTH_FAULT_SECONDS ?? 90) * 1000;
+const SEED = Number(process.env.BERTH_FAULT_SEED ?? 20261123);
+
+function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: () => any }>;
+
+/** One random operation; errors are expected (the daemon may die under it) and ignored. */
+async function randomOp(api: Api, rnd: () => number, n: number): Promise<void> {
+  const list = await api('GET', '/containers/json?all=1');
+  const ids: string[] = list.status === 200 ? list.json().map((c: { Id: string }) => c.Id) : [];
+  const any = () => ids[Math.floor(rnd() * ids.length)];
+  const choice = Math.floor(rnd() * 8);
+  if (choice <= 1 || ids.length === 0) {
+    const r = await api('POST', `/containers/create?name=f${n}`, {
+      Image: 'busybox', Cmd: ['sh', '-c', rnd() < 0.5 ? 'echo x > /f; sleep 30' : 'echo out; exit 3'],
+      HostConfig: { NetworkMode: 'none', ...(rnd() < 0.3 ? { RestartPolicy: { Name: 'always' } } : {}), ...(rnd() < 0.2 ? { AutoRemove: true } : {}) },
+    });
+    if (r.status === 201 && rnd() < 0.8) await api('POST', `/containers/${r.json().Id}/start`);
+    return;
+  }
+  const id = any()!;
+  switch (choice) {
+    case 2: await api('POST', `/containers/${id}/start`); break;
+    case 3: await api('POST', `/containers/${id}/stop?t=0`); break;
+    case 4: await api('DELETE', `/containers/${id}?force=1`); break;
+    case 5: {
+      const e = await api('POST', `/containers/${id}/exec`, { Cmd: ['true'] });
+      if (e.status === 201) await api('POST', `/exec/${e.json().Id}/start`, { Detach: true });
+      break;
+    }
+    case 6: await api('POST', `/commit?container=${id}&repo=fault&tag=t${n}`); break;
+    default: await api('POST', `/containers/${id}/rename?name=r${n}`); break;
+  }
+}
+
+test('SIGKILL at random moments never leaves the daemon unable to inspect or remove, nor leaks', { timeout: TIME_CAP_MS + 120_000 }, async () => {
+  const rnd = prng(SEED);
+  let d = await TestDaemon.start();
+  const dir = d.dir;
+  const load = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
+  assert.equal(load.code, 0, load.stderr);
+  const baseLayers = new Set(await readdir(join(d.dataRoot, 'overlay2')));
+  const started = Date.now();
+  let rounds = 0;
+  const seen = new Set<string>();
+  try {
+    for (; rounds < ROUNDS && Date.now() - started < TIME_CAP_MS; rounds++) {
+      const api: Api = (method, path, body) => d.request(method, `/v1.41${path}`, body === undefined ? {} : { body });
+      const killAt = Date.now() + 100 + Math.floor(rnd() * 1200);
+      const work = (async () => {
+        for (let n = 0; Date.now() < killAt; n++) await randomOp(api, rnd, rounds * 1000 + n).catch(() => {});
+      })();
+      await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
+      await d.stop('SIGKILL');
+      await work;
+      d = await TestDaemon.start({ dir, ...(process.env.BERTH_FAULT_KEEP ? { args: ['-D'] } : {}) });
+      // Everything listed can be inspected.
+      const containers = (await d.request('GET', '/v1.41/containers/json?all=1')).json() as Array<{ Id: string }>;
+      for (const c of containers) {
+        seen.add(c.Id);
+        const r = await d.request('GET', `/v1.41/containers/${c.Id}/json`);
+        assert.equal(r.status, 200, `round ${rounds}: inspect ${c.Id}: ${r.body}`);
+      }
+      const images = (await d.request('GET', '/v1.41/images/json?all=1')).json() as Array<{ Id: string }>;
+      for (const i of images) {
+        const r = await d.request('GET', `/v1.41/images/${i.Id}/json`);
+        assert.equal(r.status, 200, `round ${rounds}: inspect image ${i.Id}: ${r.body}`);
+      }
+      // Some rounds remove everything again, so removal after a crash is exercised throughout.
+      if (rnd() < 0.3) {
+        for (const c of containers) {
+          const r = await d.request('DELETE', `/v1.41/containers/${c.Id}?force=1`);
+          assert.ok(r.status === 204 || r.status === 404, `round ${rounds}: rm ${c.Id}: ${r.status} ${r.body}`);
+        }
+      }
+    }
+    // The end: every container and committed image removed, then nothing of them left.
+    const containers = (await d.request('GET', '/v1.41/containers/json?all=1')).json() as Array<{ Id: string }>;
+    for (const c of containers) {
+      const r = await d.request('DELETE', `/v1.41/containers/${c.Id}?force=1`);
+      assert.ok(r.status === 204 || r.status === 404, `rm ${c.Id}: ${r.status} ${r.body}`);
+    }
+    const images = (await d.request('GET', '/v1.41/images/json')).json() as Array<{ Id: string; RepoTags: string[] }>;
+    for (const i of images.filter((x) => !x.RepoTags.includes('busybox:latest'))) {
+      const r = await d.request('DELETE', `/v1.41/images/${i.Id}?force=1`);
+      assert.equal(r.status, 200, `rmi ${i.Id}: ${r.body}`);
+    }
+    assert.deepEqual((await d.request('GET', '/v1.41/containers/json?all=1')).json(), []);
+    const layers = (await readdir(join(d.dataRoot, 'overlay2'))).filter((n) => !baseLayers.has(n));
+    assert.deepEqual(layers, [], 'layer directories left');
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(join(d.dataRoot, 'overlay2')));
+    assert.deepEqual(mounts, [], 'overlay mounts left');
+    const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
+    const leftTasks = tasks.stdout.trim();
+    assert.equal(leftTasks, '', `containerd tasks left; the daemon said of them:\n${d.logs.split('\n').filter((l) => leftTasks && l.includes(leftTasks.slice(0, 12))).join('\n')}`);
+    const fifos = await readdir(join(d.execRoot, 'fifo')).catch(() => [] as string[]);
+    assert.deepEqual(fifos, [], 'FIFO directories left');
+    const cgroups = await readdir('/sys/fs/cgroup/memory/berth').catch(() => [] as string[]);
+    for (const c of containers) seen.add(c.Id);
+    assert.deepEqual(cgroups.filter((n) => seen.has(n)), [], 'cgroups left');
+    assert.ok(rounds >= 3, `only ${rounds} rounds ran`);
+    let shims = await shimsOf(d.execRoot);
+    for (let i = 0; i < 150 && shims.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      shims = await shimsOf(d.execRoot);
+    }
+    const ctrs = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'containers', 'ls', '-q']);
+    assert.deepEqual(shims, [], `shims left; containerd containers: ${ctrs.stdout}; daemon said: ${d.logs.split('\n').filter((l) => shims.some((s) => l.includes(s.id.slice(0, 12)))).join('\n')}`);
+  } finally {
+    const leaks = await d.cleanup({ keepDir: !!process.env.BERTH_FAULT_KEEP });
+    if (process.env.BERTH_FAULT_KEEP) console.log('kept', d.dir);
+    const ids = leaks.map((l) => /container ([0-9a-f]{12})/.exec(l)?.[1]).filter((x): x is string => !!x);
+    assert.deepEqual(leaks, [], `the daemon said of them:\n${d.logs.split('\n').filter((l) => ids.some((id) => l.includes(id))).join('\n')}`);
+  }
+});
