@@ -185,7 +185,9 @@ test('SIGKILL of berthd without live-restore: the next start stops, records, unm
   // Only what the one running container needs is mounted under the daemon's directories.
   const allowed = [a.GraphDriver?.Data?.MergedDir, join(d.dataRoot, 'containers', always), join(d.execRoot, 'containerd')]
     .filter((p): p is string => !!p);
-  const stray = (await mountsUnder(d.dir)).filter((m) => !allowed.some((p) => m === p || m.startsWith(`${p}/`)));
+  const mounted = await mountsUnder(d.dir);
+  assert.ok(mounted.includes(a.GraphDriver.Data.MergedDir), `the running container's root is mounted: ${mounted.join(' ')}`);
+  const stray = mounted.filter((m) => !allowed.some((p) => m === p || m.startsWith(`${p}/`)));
   assert.deepEqual(stray, [], 'mounts left from before the crash');
   for (const id of [plain, second, exited]) {
     assert.deepEqual((await mountsUnder(d.dir)).filter((m) => m.includes(id)), [], `mounts of stopped ${id}`);
@@ -302,7 +304,9 @@ test('a container caught in removal comes back Dead and can be removed; a corrup
   await truncate(join(d.dataRoot, 'containers', corrupt, 'config.v2.json'), 40);
 
   d = await start({ dir: d.dir });
-  assert.match(d.logs, new RegExp(corrupt), 'the daemon log names the skipped container');
+  const line = d.logs.split('\n').find((l) => l.includes(corrupt)) ?? '';
+  assert.match(line, /config/i, `the daemon log names the skipped container and why:\n${d.logs}`);
+  assert.match(line, /"level":("warn"|"error"|40|50)|level=(warn|error)/, line);
   const c = await inspect(d, removing);
   assert.equal(c.State.Dead, true);
   assert.equal(c.State.Status, 'dead');
@@ -349,5 +353,59 @@ test('shutdown timeout: a container\'s --stop-timeout 30 lengthens a --shutdown-
   const c = await inspect(d, id);
   assert.equal(c.State.Status, 'exited');
   assert.equal(c.State.ExitCode, 0, 'it exited on its own after its SIGTERM handler');
+  leaksSeen.push(...await finish(d));
+});
+
+test('--live-restore: an adopted container keeps its restart policy, health check and pause state', async () => {
+  const config = { 'live-restore': true };
+  let d = await start({ config });
+  const restarting = await runDetached(d, ['--name', 'l-restart', '--restart', 'always', '--stop-timeout', '1', 'busybox', 'sh', '-c',
+    'trap "" TERM; while [ ! -f /stop ]; do sleep 0.1; done; rm /stop; exit 1']);
+  const healthy = await runDetached(d, ['--name', 'l-health', '--stop-timeout', '1', '--health-cmd', 'test -f /ok',
+    '--health-interval', '1s', '--health-retries', '1', ...SLEEP]);
+  const paused = await runDetached(d, ['--name', 'l-paused', '--stop-timeout', '1', ...SLEEP]);
+  assert.equal((await d.docker(['pause', paused])).code, 0);
+  await until('l-health unhealthy', () => inspect(d, healthy), (c) => c.State.Health?.Status === 'unhealthy');
+  const pid = (await inspect(d, restarting)).State.Pid;
+
+  await stop(d, 'SIGKILL');
+  d = await start({ dir: d.dir, config });
+  const p = await inspect(d, paused);
+  assert.equal(p.State.Status, 'paused');
+  assert.equal(p.State.Paused, true);
+  assert.equal(p.State.Running, true);
+  assert.equal((await d.docker(['unpause', paused])).code, 0);
+  assert.equal((await inspect(d, paused)).State.Status, 'running');
+
+  // The health check runs again on the adopted container.
+  const ok = await d.docker(['exec', healthy, 'touch', '/ok']);
+  assert.equal(ok.code, 0, ok.stderr);
+  await until('l-health healthy after the restart', () => inspect(d, healthy), (c) => c.State.Health?.Status === 'healthy');
+
+  // Its exit after the restart is seen and the restart policy applies to it.
+  const r = await inspect(d, restarting);
+  assert.equal(r.State.Pid, pid);
+  assert.equal(r.RestartCount, 0);
+  const t = await d.docker(['exec', restarting, 'touch', '/stop']);
+  assert.equal(t.code, 0, t.stderr);
+  const again = await until('l-restart restarted by its policy', () => inspect(d, restarting),
+    (c) => c.State.Running && !c.State.Restarting && c.State.Pid !== pid);
+  assert.equal(again.RestartCount, 1);
+  leaksSeen.push(...await finish(d));
+});
+
+test('SIGTERM restart without live-restore: a paused container is stopped by the shutdown', async () => {
+  let d = await start();
+  const paused = await runDetached(d, ['--name', 'x-paused', '--stop-timeout', '1', ...SLEEP]);
+  assert.equal((await d.docker(['pause', paused])).code, 0);
+  const pid = (await inspect(d, paused)).State.Pid;
+  assert.equal(await stop(d, 'SIGTERM'), 0, d.logs);
+  assert.equal(alive(pid), false);
+  d = await start({ dir: d.dir });
+  const c = await inspect(d, paused);
+  assert.equal(c.State.Status, 'exited');
+  assert.equal(c.State.Paused, false);
+  assert.equal(c.State.Running, false);
+  assert.ok([137, 143].includes(c.State.ExitCode), String(c.State.ExitCode));
   leaksSeen.push(...await finish(d));
 });
