@@ -194,9 +194,10 @@ export class ExecService {
       e.exitCode = exit.code;
       e.running = false;
       e.io = undefined;
-      await this.#d.runtime.deleteExec(t.container.ID, id).catch((err: unknown) => this.#d.log.debug({ err }, 'delete exec'));
       this.#d.event(t.container, 'exec_die', { execID: id, exitCode: String(exit.code) });
+      // The client reads the exit code once its stream ends: end it first, tidy up after.
       conn?.end();
+      await this.#d.runtime.deleteExec(t.container.ID, id).catch((err: unknown) => this.#d.log.debug({ err }, 'delete exec'));
       return exit.code;
     })();
     if (conn) await e.exited;
