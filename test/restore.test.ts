@@ -17,13 +17,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const open = new Set<TestDaemon>();
 const leaksSeen: string[] = [];
 
+/** Directories whose daemon a test stopped and has not started again (a test failed between). */
+const stopped = new Set<string>();
+
 after(async () => {
   for (const d of open) leaksSeen.push(...await finish(d).catch((err: Error) => [`cleanup failed: ${err.message}`]));
+  // A daemon (without live-restore) on a left directory kills and removes what is left there.
+  for (const dir of stopped) {
+    leaksSeen.push(`a test left ${dir} without a daemon`);
+    const d = await TestDaemon.start({ dir }).catch(() => undefined);
+    if (d) await finish(d).catch(() => {});
+  }
   assert.deepEqual(leaksSeen, []);
 });
 
 async function start(opts: { dir?: string; config?: Record<string, unknown>; args?: string[] } = {}): Promise<TestDaemon> {
   const d = await TestDaemon.start(opts);
+  if (opts.dir) stopped.delete(opts.dir);
   open.add(d);
   if (!opts.dir) {
     const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
@@ -33,6 +43,7 @@ async function start(opts: { dir?: string; config?: Record<string, unknown>; arg
 }
 
 async function stop(d: TestDaemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  stopped.add(d.dir);
   const code = await d.stop(signal, 60_000);
   open.delete(d);
   return code;
@@ -365,6 +376,7 @@ test('--live-restore: an adopted container keeps its restart policy, health chec
     '--health-interval', '1s', '--health-retries', '1', ...SLEEP]);
   const paused = await runDetached(d, ['--name', 'l-paused', '--stop-timeout', '1', ...SLEEP]);
   assert.equal((await d.docker(['pause', paused])).code, 0);
+  const rm = await runDetached(d, ['--name', 'l-rm', '--rm', '--stop-timeout', '1', ...SLEEP]);
   await until('l-health unhealthy', () => inspect(d, healthy), (c) => c.State.Health?.Status === 'unhealthy');
   const pid = (await inspect(d, restarting)).State.Pid;
 
@@ -391,6 +403,12 @@ test('--live-restore: an adopted container keeps its restart policy, health chec
   const again = await until('l-restart restarted by its policy', () => inspect(d, restarting),
     (c) => c.State.Running && !c.State.Restarting && c.State.Pid !== pid);
   assert.equal(again.RestartCount, 1);
+
+  // An adopted --rm container is still removed when it stops.
+  assert.equal((await inspect(d, rm)).State.Running, true);
+  assert.equal((await d.docker(['stop', '-t', '1', rm])).code, 0);
+  await until('l-rm removed after its stop', () => d.docker(['inspect', '--type', 'container', rm]), (r) => r.code !== 0);
+  assert.equal(await exists(join(d.dataRoot, 'containers', rm)), false);
   leaksSeen.push(...await finish(d));
 });
 
