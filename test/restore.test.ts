@@ -121,6 +121,14 @@ test('SIGTERM restart: each restart policy ends as dockerd leaves it; --rm remov
   const counted = await runDetached(d, ['--name', 'p-counted', '--restart', 'always', '--stop-timeout', '1', 'busybox', 'sh', '-c',
     'trap "" TERM; if [ -f /ran ]; then while true; do sleep 0.2; done; fi; touch /ran; exit 3']);
   const rm = await runDetached(d, ['--name', 'p-rm', '--rm', '--stop-timeout', '1', ...SLEEP]);
+  // Never started: a restart policy does not start it.
+  const created = (await d.docker(['create', '--name', 'p-created', '--restart', 'always', '--network', 'none', ...SLEEP])).stdout.trim();
+  // Used up its one retry before the restart: it stays exited, its count kept.
+  const spent = await runDetached(d, ['--name', 'p-spent', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'exit 2']);
+  // Exited 0 on its own: on-failure does not bring it back.
+  const clean = await runDetached(d, ['--name', 'p-clean', '--restart', 'on-failure', 'busybox', 'true']);
+  await until('p-spent gave up', () => inspect(d, spent), (c) => c.State.Status === 'exited' && c.RestartCount === 1);
+  await until('p-clean exited', () => inspect(d, clean), (c) => c.State.Status === 'exited');
   for (const ref of [unlessStopped, alwaysStopped]) {
     const r = await d.docker(['stop', '-t', '1', ref]);
     assert.equal(r.code, 0, r.stderr);
@@ -153,6 +161,14 @@ test('SIGTERM restart: each restart policy ends as dockerd leaves it; --rm remov
     // dockerd starts them with a reset restart manager: the count begins again at 0.
     assert.equal(c.RestartCount, 0, `${name} RestartCount`);
   }
+  assert.equal((await state(created)).Status, 'created', 'a never-started always container is not started');
+  const sp = await inspect(d, spent);
+  assert.equal(sp.State.Status, 'exited', 'on-failure:1 with its retry used stays exited');
+  assert.equal(sp.State.ExitCode, 2);
+  assert.equal(sp.RestartCount, 1);
+  const cl = await inspect(d, clean);
+  assert.equal(cl.State.Status, 'exited', 'on-failure that exited 0 stays exited');
+  assert.equal(cl.State.ExitCode, 0);
   const us = await state(unlessStopped);
   assert.equal(us.Status, 'exited', 'unless-stopped stopped by hand stays stopped');
   assert.equal(us.Running, false);
