@@ -61,13 +61,16 @@ async function finish(d: TestDaemon): Promise<string[]> {
     const r = await d.docker(['rm', '-f', id]);
     if (r.code !== 0) leaks.push(`docker rm -f ${id} failed: ${r.stderr}`);
   }
+  const known = [...ids, ...everSeen.get(d.dir) ?? []];
+  // FIFOs (and their directories) of removed containers.
+  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
+  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) leaks.push(`FIFO left: ${f}`);
   const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
   if (tasks.stdout.trim()) leaks.push(`containerd tasks left: ${tasks.stdout.trim()}`);
   leaks.push(...await d.cleanup());
-  const all = [...ids, ...everSeen.get(d.dir) ?? []];
   for (const ctl of ['memory', 'pids', 'cpu']) {
     const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);
-    for (const n of left.filter((n) => all.some((id) => n.startsWith(id)))) leaks.push(`${ctl} cgroup left: ${n}`);
+    for (const n of left.filter((n) => known.some((id) => n.startsWith(id)))) leaks.push(`${ctl} cgroup left: ${n}`);
   }
   return leaks;
 }
