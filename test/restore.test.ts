@@ -273,6 +273,10 @@ test('--live-restore: a counter keeps running across a SIGKILL and a SIGTERM of 
   const afterTerm = await until('counter logs grow after the SIGTERM restart', () => counterLines(d, id), (l) => l.length >= n + 10);
   assertSequence(afterTerm, 'after SIGTERM');
 
+  // Adopting the task mounts nothing a second time.
+  const merged = c.GraphDriver.Data.MergedDir as string;
+  assert.deepEqual((await mountsUnder(d.dir)).filter((m) => m === merged), [merged], 'the root is mounted once');
+
   const ex = await d.docker(['exec', id, 'sh', '-c', 'echo exec-ok; cat /proc/1/cmdline | tr "\\0" " "']);
   assert.equal(ex.code, 0, ex.stderr);
   assert.match(ex.stdout, /^exec-ok\nsh -c i=0/);
