@@ -450,3 +450,20 @@ test('SIGTERM restart without live-restore: a paused container is stopped by the
   assert.ok([137, 143].includes(c.State.ExitCode), String(c.State.ExitCode));
   leaksSeen.push(...await finish(d));
 });
+
+test('a container that exits while berthd is dead gets its own exit code and time recorded at the next start', async () => {
+  let d = await start();
+  const id = await runDetached(d, ['--name', 'e-late', 'busybox', 'sh', '-c', 'sleep 2; exit 7']);
+  const pid = (await inspect(d, id)).State.Pid;
+  await stop(d, 'SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (alive(pid) && Date.now() < deadline) await sleep(100);
+  assert.equal(alive(pid), false, 'the process ended on its own');
+  const exitedBy = Date.now();
+  d = await start({ dir: d.dir });
+  const c = await inspect(d, id);
+  assert.equal(c.State.Status, 'exited');
+  assert.equal(c.State.ExitCode, 7, 'the exit code of the process, not one made up at restore');
+  assert.ok(Date.parse(c.State.FinishedAt) <= exitedBy, `FinishedAt ${c.State.FinishedAt} is when it exited, not the restore`);
+  leaksSeen.push(...await finish(d));
+});
