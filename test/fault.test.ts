@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestDaemon, ROOT, run, shimsOf } from './harness.js';
 
@@ -129,6 +129,7 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
     assert.deepEqual(shims, [], `shims left; containerd containers: ${ctrs.stdout}; daemon said: ${d.logs.split('\n').filter((l) => shims.some((s) => l.includes(s.id.slice(0, 12)))).join('\n')}`);
   } finally {
     const leaks = await d.cleanup({ keepDir: !!process.env.BERTH_FAULT_KEEP });
+    if (process.env.BERTH_FAULT_KEEP) await writeFile(join(d.dir, 'berthd.log'), d.logs);
     if (process.env.BERTH_FAULT_KEEP) console.log('kept', d.dir);
     const ids = leaks.map((l) => /container ([0-9a-f]{12})/.exec(l)?.[1]).filter((x): x is string => !!x);
     assert.deepEqual(leaks, [], `the daemon said of them:\n${d.logs.split('\n').filter((l) => ids.some((id) => l.includes(id))).join('\n')}`);

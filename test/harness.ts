@@ -81,7 +81,15 @@ export class TestDaemon {
       env: { ...process.env, ...opts.env },
     });
     const d = new TestDaemon(dir, child, `bt${id}`, `10.213.${n}.0/24`);
-    await d.#waitReady(30_000);
+    try {
+      await d.#waitReady(30_000);
+    } catch (err) {
+      // A daemon that never got ready must not keep the test process alive.
+      const containerd = await d.containerdPid();
+      child.kill('SIGKILL');
+      if (containerd) try { process.kill(containerd, 'SIGKILL'); } catch { /* gone */ }
+      throw err;
+    }
     return d;
   }
 

@@ -170,6 +170,10 @@ export class ContainerService {
     }
     if (!body.Image) throw new InvalidParameter('No image was specified');
     const hostConfig: HostConfig = { ...(body.HostConfig ?? {}) };
+    const { HostConfig: _hc, NetworkingConfig: _nc, ...requested } = body;
+    // Checked before anything exists, as dockerd's verifyContainerSettings (it may drop
+    // unsupported values from hostConfig, with a warning).
+    const warnings: string[] = this.#d.validate?.(hostConfig, requested as ContainerConfig, false) ?? [];
     const mode = hostConfig.NetworkMode || 'default';
     const runtime = hostConfig.Runtime || this.#d.defaults.runtime;
     if (!['runc', 'crun'].includes(runtime)) throw new InvalidParameter(`Unknown runtime specified ${runtime}`);
@@ -202,7 +206,6 @@ export class ContainerService {
       HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'), ResolvConfPath: join(dir, 'resolv.conf'),
       LogPath: join(dir, `${id}-json.log`), HasBeenStartedBefore: false, HasBeenManuallyStopped: false,
     };
-    const warnings: string[] = [];
     let layer = false;
     try {
       warnings.push(...(await this.#d.networks.create(c, body.NetworkingConfig)));

@@ -15,6 +15,7 @@ import { openContainers, type ContainerService } from '../container/index.js';
 import { routes as containerRoutes } from '../api/routers/containers/routes.js';
 import { routes as execRoutes } from '../api/routers/exec/routes.js';
 import { ExecService } from '../container/exec.js';
+import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
 import { specBuilder, logDrivers, noMounts, basicNetworks } from './container-ports.js';
 import { Events } from '../events/index.js';
@@ -100,6 +101,7 @@ export class Daemon {
         };
       }
       const layerStore = images.service.stores.layers;
+      const host = hostFacts();
       // The registry client (undici and all) loads at the first pull, push or login: it
       // would cost every start-up ~20 MB and tens of milliseconds.
       let distributionModule: Promise<typeof import('../distribution/index.js')> | undefined;
@@ -171,6 +173,7 @@ export class Daemon {
           runtime: config.defaultRuntime, logDriver: config.logDriver, logOpts: config.logOpts,
           initPath: config.initPath || '/usr/bin/tini-static', detachKeys: '',
         },
+        validate: (hc, cfg, update) => verifyContainerSettings(hc, cfg, host, update),
         onExit: (id) => exec.containerExited(id),
         probe: (id, cmd, timeoutMs) => exec.run(id, cmd, timeoutMs),
         onRemove: (id) => exec.containerRemoved(id),
