@@ -63,6 +63,7 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
   const baseLayers = new Set(await readdir(join(d.dataRoot, 'overlay2')));
   const started = Date.now();
   let rounds = 0;
+  let failure: unknown;
   const seen = new Set<string>();
   try {
     for (; rounds < ROUNDS && Date.now() - started < TIME_CAP_MS; rounds++) {
@@ -127,10 +128,14 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
     }
     const ctrs = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'containers', 'ls', '-q']);
     assert.deepEqual(shims, [], `shims left; containerd containers: ${ctrs.stdout}; daemon said: ${d.logs.split('\n').filter((l) => shims.some((s) => l.includes(s.id.slice(0, 12)))).join('\n')}`);
+  } catch (err) {
+    failure = err;
   } finally {
     const leaks = await d.cleanup({ keepDir: !!process.env.BERTH_FAULT_KEEP });
     if (process.env.BERTH_FAULT_KEEP) await writeFile(join(d.dir, 'berthd.log'), d.logs);
     if (process.env.BERTH_FAULT_KEEP) console.log('kept', d.dir);
+    // The first failure is the one to read; what it left behind is cleaned up either way.
+    if (failure) throw failure;
     const ids = leaks.map((l) => /container ([0-9a-f]{12})/.exec(l)?.[1]).filter((x): x is string => !!x);
     assert.deepEqual(leaks, [], `the daemon said of them:\n${d.logs.split('\n').filter((l) => ids.some((id) => l.includes(id))).join('\n')}`);
   }

@@ -22,6 +22,7 @@ import type { ExecTarget } from './exec.js';
 import { DetachScanner, parseDetachKeys } from './detach.js';
 import { RestartManager } from './restart.js';
 import { oomKills } from './oom.js';
+import { top, type TopResult } from './top.js';
 import { HealthMonitor, probeCommand } from './health.js';
 
 /** What the container service needs from images and layers. */
@@ -700,6 +701,17 @@ export class ContainerService {
     const live = this.#live.get(c.ID);
     if (!c.State.Running || !live?.process || !live.rootfs) throw new Conflict(`Container ${c.ID} is not running`);
     return { container: c, process: live.process, rootfs: live.rootfs };
+  }
+
+  /** `docker top`: ps, cut down to the container's processes. */
+  async top(ref: string, psArgs: string): Promise<TopResult> {
+    const c = this.get(ref);
+    if (!c.State.Running) throw new Conflict(`Container ${c.ID} is not running`);
+    if (c.State.Restarting) throw new Conflict(`Container ${c.ID} is restarting, wait until the container is running`);
+    const pids = await this.#d.runtime.pids(c.ID);
+    const result = await top(pids, psArgs);
+    this.#event(c, 'top');
+    return result;
   }
 
   async resize(ref: string, height: number, width: number): Promise<void> {

@@ -226,6 +226,7 @@ export class Daemon {
             attach: (ref, conn, o) => cs.attach(ref, conn, o),
             logs: (ref, o) => cs.logs(ref, o),
             resize: (ref, h, w) => cs.resize(ref, h, w),
+            top: (ref, psArgs) => cs.top(ref, psArgs),
             pause: (ref) => cs.pause(ref),
             unpause: (ref) => cs.unpause(ref),
             rename: (ref, name) => cs.rename(ref, name),

@@ -19,6 +19,7 @@ export interface ContainersBackend {
   exists(ref: string): void;
   attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; detachKeys?: string }): Promise<void>;
   resize(ref: string, height: number, width: number): Promise<void>;
+  top(ref: string, psArgs: string): Promise<unknown>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
   rename(ref: string, name: string): Promise<void>;

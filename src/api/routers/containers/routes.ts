@@ -17,6 +17,7 @@ export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/:id/wait', wait(b)),
   post('/containers/:id/attach', attach(b)),
   post('/containers/:id/resize', resize(b)),
+  get('/containers/:id/top', (req) => b.top(req.params.id!, req.query.ps_args ?? '')),
   post('/containers/:id/pause', pause(b)),
   post('/containers/:id/unpause', unpause(b)),
   post('/containers/:id/rename', rename(b)),
