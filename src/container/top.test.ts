@@ -58,6 +58,7 @@ test('top lists exactly the processes of a real cgroup', async (t) => {
 
   await assert.rejects(top(pids, '-o comm'), (e: unknown) => e instanceof SystemError && e.message === "Couldn't find PID field in ps output");
   await assert.rejects(top(pids, '--no-such-option'), (e: unknown) => e instanceof SystemError && /^ps: /.test((e as Error).message));
+  await assert.rejects(top(pids, '-ef --no-headers'), (e: unknown) => e instanceof SystemError && e.message === 'option --no-headers is not allowed');
   await assert.rejects(top(pids, '-o user=PID'), (e: unknown) => e instanceof SystemError && e.message === 'specifying "user=PID" is not allowed');
 });
 

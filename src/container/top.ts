@@ -75,6 +75,10 @@ export async function top(pids: readonly number[], psArgs = ''): Promise<TopResu
   if (psArgs === '') psArgs = '-ef';
   validatePsArgs(psArgs);
   const args = psArgs.split(' ');
+  // the PID column is found through the header line
+  for (const a of args) {
+    if (/^--no-?head(?:er|ing)s?$/.test(a)) throw new SystemError(`option ${a} is not allowed`);
+  }
   let res = await runPs([...args, `-q${pids.join(',')}`]);
   // some ps options (f, for one) refuse -q: run again without it and filter
   if (!res.ok) res = await runPs(args);

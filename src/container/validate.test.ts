@@ -47,9 +47,10 @@ test('memory limits as dockerd checks them', () => {
   assert.deepEqual(verifyContainerSettings({ MemorySwappiness: -1 }, {}, all), []);
   rejects({ MemoryReservation: 1 * MB }, 'Minimum memory reservation allowed is 6MB');
   rejects({ Memory: 10 * MB, MemoryReservation: 20 * MB }, 'Minimum memory limit can not be less than memory reservation limit, see usage');
-  rejects({ KernelMemory: 5 * MB }, 'Minimum kernel memory limit allowed is 4MB');
-  assert.deepEqual(verifyContainerSettings({ KernelMemory: 50 * MB }, {}, all),
-    ['Specifying a kernel memory limit is deprecated and will be removed in a future release.']);
+  rejects({ KernelMemory: 5 * MB }, 'Minimum kernel memory limit allowed is 6MB');
+  assert.deepEqual(verifyContainerSettings({ KernelMemory: 50 * MB }, {}, all), []);
+  assert.deepEqual(verifyContainerSettings({ KernelMemory: 5 * MB }, {}, none).slice(-1),
+    ['Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.']);
   assert.deepEqual(verifyContainerSettings({ OomKillDisable: true }, {}, all),
     ['OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.']);
   assert.deepEqual(verifyContainerSettings({ OomKillDisable: true, Memory: 10 * MB }, {}, all), []);

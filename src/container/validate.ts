@@ -167,14 +167,14 @@ function verifyResources(r: HostConfig, host: HostFacts, update: boolean, warnin
     throw new InvalidParameter('Minimum memory limit can not be less than memory reservation limit, see usage');
   }
   if ((r.KernelMemory ?? 0) > 0) {
-    warnings.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
+    // not on cgroup v2, and deprecated on v1 since kernel 5.4: dropped where the file is missing
     if (!host.kernelMemory) {
       warnings.push('Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.');
       r.KernelMemory = 0;
     }
+    const kmem = r.KernelMemory ?? 0;
+    if (kmem > 0 && kmem < MIN_MEMORY) throw new InvalidParameter('Minimum kernel memory limit allowed is 6MB');
   }
-  const kmem = r.KernelMemory ?? 0;
-  if (kmem > 0 && kmem < MIN_MEMORY) throw new InvalidParameter('Minimum kernel memory limit allowed is 4MB');
   if (r.OomKillDisable != null && !host.oomKillDisable) {
     if (r.OomKillDisable) warnings.push('Your kernel does not support OomKillDisable. OomKillDisable discarded.');
     r.OomKillDisable = null;
