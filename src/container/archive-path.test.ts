@@ -4,6 +4,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, readFileSync, exist
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { readTar } from '../archive/reader.js';
 import { tarStream } from '../archive/writer.js';
 import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
@@ -129,6 +130,8 @@ test('extractToPath: writes in scope, refuses escapes, checks the destination', 
   await assert.rejects(extractToPath(root, '/data', tarOf([{ name: 'a.txt', type: 'dir' }]), { noOverwriteDirNonDir: true }), /cannot overwrite non-directory/);
   await extractToPath(root, '/data', tarOf([{ name: 'a.txt', type: 'file', body: 'replaced' }]), { noOverwriteDirNonDir: true });
   assert.equal(readFileSync(join(root, 'data/a.txt'), 'utf8'), 'replaced');
+  await extractToPath(root, '/data', tarOf([{ name: 'gz.txt', type: 'file', body: 'gzipped' }]).pipe(createGzip()));
+  assert.equal(readFileSync(join(root, 'data/gz.txt'), 'utf8'), 'gzipped');
   assert.deepEqual(readFileSync(join(host, 'secret'), 'utf8'), 'host secret');
   assert.deepEqual(existsSync(join(host, 'evil')), false);
 });

@@ -8,6 +8,7 @@ import { constants, promises as fsp, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readTar } from '../archive/reader.js';
+import { decompressStream } from '../archive/compression.js';
 import { tarStream, type TarWriter } from '../archive/writer.js';
 import type { TarType } from '../archive/header.js';
 import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
@@ -239,7 +240,8 @@ export interface ExtractOptions {
  * PUT /containers/{id}/archive: extracts `tar` into directory `path` of the container. The
  * destination is resolved in the container's scope (a symlink to a directory is followed) and
  * must be an existing directory; each entry's parent is resolved in scope too, and an entry
- * whose name leaves the destination, or a hard link pointing out of it, is refused.
+ * whose name leaves the destination, or a hard link pointing out of it, is refused. A gzip (or
+ * bzip2/xz/zstd) compressed tar is accepted, as dockerd's Untar accepts it.
  */
 export async function extractToPath(root: string, path: string, input: Readable, opts: ExtractOptions = {}, container = ''): Promise<void> {
   const abs = absContainerPath(path);
@@ -254,7 +256,7 @@ export async function extractToPath(root: string, path: string, input: Readable,
   if (!st.isDirectory()) throw new InvalidParameter('extraction point is not a directory');
   const destC = posix.join('/', posix.relative(root, dest)); // destination as a container path
   const dirTimes: Array<[string, Date]> = [];
-  for await (const entry of readTar(input)) {
+  for await (const entry of readTar(await decompressStream(input))) {
     const h = entry.header;
     const rel = posix.normalize(h.name).replace(/\/$/, '');
     const inDest = posix.join(destC, rel);
