@@ -30,6 +30,7 @@ export class StreamReply {
     readonly stream: Readable,
     readonly contentType = 'application/json',
     readonly status = 200,
+    readonly headers: Record<string, string> = {},
   ) {}
 }
 

@@ -157,7 +157,7 @@ export class ApiServer {
       const result = await found.route.handler(req);
       if (result === hijacked || takenOver) return;
       if (result instanceof StreamReply) {
-        res.writeHead(result.status, { 'Content-Type': result.contentType });
+        res.writeHead(result.status, { ...result.headers, 'Content-Type': result.contentType });
         res.flushHeaders();
         await pipeline(result.stream, res).catch((err: unknown) => {
           if (!abort.signal.aborted) this.#opts.log.debug({ err: errorMessage(err), path }, 'stream ended with an error');

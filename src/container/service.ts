@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Log } from '../lib/log.js';
-import { Conflict, InvalidParameter, NotFound, NotImplemented, NotModified, errorMessage } from '../lib/errors.js';
+import { Conflict, Forbidden, InvalidParameter, NotFound, NotImplemented, NotModified, errorMessage } from '../lib/errors.js';
 import type { Runtime, ProcessIO, Exit } from '../runtime/runtime.js';
 import type { ContainerConfig, CreateBody, HostConfig } from '../types/container.js';
 import type { ImageConfig } from '../types/image.js';
@@ -23,6 +23,7 @@ import { DetachScanner, parseDetachKeys } from './detach.js';
 import { RestartManager } from './restart.js';
 import { oomKills } from './oom.js';
 import { top, type TopResult } from './top.js';
+import { archivePath, extractToPath, statPath, type ContainerPathStat } from './archive-path.js';
 import { HealthMonitor, probeCommand } from './health.js';
 
 /** What the container service needs from images and layers. */
@@ -42,6 +43,8 @@ export interface LayerSource {
   changes(id: string): Promise<Array<{ Path: string; Kind: number }>>;
   /** The whole filesystem under `root` as a tar. */
   tarOf(root: string): Readable;
+  /** Containers that have a read-write layer (to find those a crash left without a record). */
+  rwContainers(): string[];
   /** Bytes of the container's own layer, and of its whole root filesystem. */
   sizes(id: string): Promise<{ rw: number; rootFs: number }>;
 }
@@ -323,6 +326,13 @@ export class ContainerService {
     const removeIds: string[] = [];
     let adopted = 0;
     await this.removeOrphans();
+    // A daemon killed between making a container's layer and writing its record leaves a
+    // layer nothing will ever remove.
+    for (const id of this.#d.layers.rwContainers()) {
+      if (this.#d.store.find(id)) continue;
+      this.#d.log.info({ container: id }, 'removing a read-write layer no container refers to');
+      await this.#d.layers.releaseRW(id).catch((err: unknown) => this.#d.log.warn({ err, container: id }, 'removing the layer failed'));
+    }
 
     await Promise.all(this.#d.store.all().map(async (c) => {
       try {
@@ -701,6 +711,53 @@ export class ContainerService {
     const live = this.#live.get(c.ID);
     if (!c.State.Running || !live?.process || !live.rootfs) throw new Conflict(`Container ${c.ID} is not running`);
     return { container: c, process: live.process, rootfs: live.rootfs };
+  }
+
+  /**
+   * Runs `fn` on the container's root filesystem, mounted for the duration (a running
+   * container's mount is shared, reference counted). `release` is called by the caller
+   * when a stream it produced ends.
+   */
+  async #withRoot<T>(c: Container, fn: (root: string) => Promise<T>): Promise<{ value: T; release: () => void }> {
+    const root = await this.#d.layers.mountRW(c.ID);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      void this.#d.layers.unmountRW(c.ID).catch(() => {});
+    };
+    try {
+      return { value: await fn(root), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** HEAD /containers/{id}/archive. */
+  async statPath(ref: string, path: string): Promise<ContainerPathStat> {
+    const c = this.get(ref);
+    const { value, release } = await this.#withRoot(c, (root) => statPath(root, path, c.ID));
+    release();
+    return value;
+  }
+
+  /** GET /containers/{id}/archive (`docker cp` out). */
+  async archive(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
+    const c = this.get(ref);
+    const { value, release } = await this.#withRoot(c, (root) => archivePath(root, path, c.ID));
+    for (const ev of ['end', 'close', 'error']) value.tar.once(ev, release);
+    this.#event(c, 'archive-path');
+    return value;
+  }
+
+  /** PUT /containers/{id}/archive (`docker cp` in). */
+  async extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
+    const c = this.get(ref);
+    if (c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
+    const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, opts, c.ID));
+    release();
+    this.#event(c, 'extract-to-dir');
   }
 
   /** `docker top`: ps, cut down to the container's processes. */

@@ -149,6 +149,7 @@ export class Daemon {
             return changes(images.driver, rw.mountId, rw.initId);
           },
           tarOf: (root) => directoryTar(root),
+          rwContainers: () => layerStore.rwContainers(),
           sizes: async (id) => {
             const rw = layerStore.getRW(id);
             if (!rw) return { rw: 0, rootFs: 0 };
@@ -227,6 +228,9 @@ export class Daemon {
             logs: (ref, o) => cs.logs(ref, o),
             resize: (ref, h, w) => cs.resize(ref, h, w),
             top: (ref, psArgs) => cs.top(ref, psArgs),
+            statPath: (ref, path) => cs.statPath(ref, path),
+            archive: (ref, path) => cs.archive(ref, path),
+            extract: (ref, path, input, o) => cs.extract(ref, path, input, o),
             pause: (ref) => cs.pause(ref),
             unpause: (ref) => cs.unpause(ref),
             rename: (ref, name) => cs.rename(ref, name),

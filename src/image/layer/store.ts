@@ -364,6 +364,11 @@ export class LayerStore {
     }
   }
 
+  /** Containers that have a read-write layer. */
+  rwContainers(): string[] {
+    return [...this.#mounts.keys()];
+  }
+
   getRW(containerId: string): RWLayer | undefined {
     return this.#mounts.get(containerId);
   }

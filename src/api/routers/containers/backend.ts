@@ -20,6 +20,9 @@ export interface ContainersBackend {
   attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; detachKeys?: string }): Promise<void>;
   resize(ref: string, height: number, width: number): Promise<void>;
   top(ref: string, psArgs: string): Promise<unknown>;
+  statPath(ref: string, path: string): Promise<object>;
+  archive(ref: string, path: string): Promise<{ stat: object; tar: Readable }>;
+  extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
   rename(ref: string, name: string): Promise<void>;

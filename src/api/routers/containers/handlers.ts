@@ -7,6 +7,7 @@ import { InvalidParameter } from '../../../lib/errors.js';
 import { parseTimestamp } from '../../../events/index.js';
 import type { ContainerConfig, CreateBody, HostConfig } from '../../../types/container.js';
 import type { ContainersBackend } from './backend.js';
+import { decompressStream } from '../../../archive/compression.js';
 
 export const create = (b: ContainersBackend) => async (req: Request) => {
   const body = await req.json<CreateBody>();
@@ -72,6 +73,29 @@ export const commit = (b: ContainersBackend) => async (req: Request) => {
 
 export const exportTar = (b: ContainersBackend) => async (req: Request) =>
   new StreamReply(await b.export(req.params.id!), 'application/x-tar');
+
+const PATH_STAT = 'X-Docker-Container-Path-Stat';
+const encodeStat = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+const archivePathOf = (req: Request) => {
+  const path = req.query.path;
+  if (!path) throw new InvalidParameter('Path cannot be empty');
+  return path;
+};
+
+export const statArchive = (b: ContainersBackend) => async (req: Request) =>
+  new Reply(200, undefined, { [PATH_STAT]: encodeStat(await b.statPath(req.params.id!, archivePathOf(req))) });
+
+export const getArchive = (b: ContainersBackend) => async (req: Request) => {
+  const { stat, tar } = await b.archive(req.params.id!, archivePathOf(req));
+  return new StreamReply(tar, 'application/x-tar', 200, { [PATH_STAT]: encodeStat(stat) });
+};
+
+export const putArchive = (b: ContainersBackend) => async (req: Request) => {
+  await b.extract(req.params.id!, archivePathOf(req), await decompressStream(req.body), {
+    noOverwriteDirNonDir: bool(req.query.noOverwriteDirNonDir), copyUIDGID: bool(req.query.copyUIDGID),
+  });
+  return new Reply(200);
+};
 
 export const attach = (b: ContainersBackend) => async (req: Request) => {
   b.exists(req.params.id!);

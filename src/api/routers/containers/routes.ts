@@ -1,8 +1,8 @@
-import { del, get, post, type Route } from '../../router.js';
+import { del, get, head, post, put, type Route } from '../../router.js';
 import type { ContainersBackend } from './backend.js';
 import { bool } from '../../request.js';
 import { parseFilters } from '../../filters.js';
-import { attach, commit, create, exportTar, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
+import { attach, commit, create, exportTar, getArchive, putArchive, statArchive, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
 
 export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/create', create(b)),
@@ -17,6 +17,9 @@ export const routes = (b: ContainersBackend): Route[] => [
   post('/containers/:id/wait', wait(b)),
   post('/containers/:id/attach', attach(b)),
   post('/containers/:id/resize', resize(b)),
+  head('/containers/:id/archive', statArchive(b)),
+  get('/containers/:id/archive', getArchive(b)),
+  put('/containers/:id/archive', putArchive(b)),
   get('/containers/:id/top', (req) => b.top(req.params.id!, req.query.ps_args ?? '')),
   post('/containers/:id/pause', pause(b)),
   post('/containers/:id/unpause', unpause(b)),
