@@ -23,6 +23,7 @@ import { DetachScanner, parseDetachKeys } from './detach.js';
 import { RestartManager } from './restart.js';
 import { oomKills } from './oom.js';
 import { top, type TopResult } from './top.js';
+import { StatsSampler, emptyCpuStats } from '../stats/index.js';
 import { archivePath, extractToPath, statPath, type ContainerPathStat } from './archive-path.js';
 import { HealthMonitor, probeCommand } from './health.js';
 
@@ -758,6 +759,47 @@ export class ContainerService {
     const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, opts, c.ID));
     release();
     this.#event(c, 'extract-to-dir');
+  }
+
+  /**
+   * `docker stats`: JSON readings of the container's cgroup, one a second while it runs
+   * (`stream`), or one reading (two a second apart unless `oneShot`, for precpu_stats).
+   * A container that does not run gives one empty reading, as dockerd does.
+   */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean; signal: AbortSignal }): Readable {
+    const c = this.get(ref);
+    const live = this.#live.get(c.ID);
+    const out = new PassThrough();
+    const empty = () => ({
+      read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, num_procs: 0, storage_stats: {},
+      blkio_stats: { io_service_bytes_recursive: null, io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null,
+        io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null },
+      cpu_stats: emptyCpuStats(), precpu_stats: emptyCpuStats(), memory_stats: {}, name: c.Name, id: c.ID,
+    });
+    const write = (v: unknown) => out.write(JSON.stringify(v) + '\n');
+    if (!c.State.Running || !live?.cgroupsPath) {
+      write(empty());
+      out.end();
+      return out;
+    }
+    const sampler = new StatsSampler(live.cgroupsPath, { pid: () => c.State.Pid || undefined, name: c.Name, id: c.ID });
+    void (async () => {
+      try {
+        if (!opts.stream) {
+          write(await sampler.once(opts.oneShot, opts.signal));
+        } else {
+          for await (const s of sampler.stream(opts.signal)) {
+            if (!c.State.Running) break;
+            if (!write(s)) await new Promise((r) => out.once('drain', r));
+          }
+        }
+      } catch (err) {
+        // The cgroup went with the container.
+        this.#d.log.debug({ err, container: c.ID }, 'stats ended');
+      }
+      out.end();
+    })();
+    return out;
   }
 
   /** `docker top`: ps, cut down to the container's processes. */

@@ -228,6 +228,7 @@ export class Daemon {
             logs: (ref, o) => cs.logs(ref, o),
             resize: (ref, h, w) => cs.resize(ref, h, w),
             top: (ref, psArgs) => cs.top(ref, psArgs),
+            stats: (ref, o) => cs.stats(ref, o),
             statPath: (ref, path) => cs.statPath(ref, path),
             archive: (ref, path) => cs.archive(ref, path),
             extract: (ref, path, input, o) => cs.extract(ref, path, input, o),

@@ -20,6 +20,7 @@ export interface ContainersBackend {
   attach(ref: string, conn: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; detachKeys?: string }): Promise<void>;
   resize(ref: string, height: number, width: number): Promise<void>;
   top(ref: string, psArgs: string): Promise<unknown>;
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean; signal: AbortSignal }): Readable;
   statPath(ref: string, path: string): Promise<object>;
   archive(ref: string, path: string): Promise<{ stat: object; tar: Readable }>;
   extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;

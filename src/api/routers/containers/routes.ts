@@ -1,6 +1,7 @@
 import { del, get, head, post, put, type Route } from '../../router.js';
 import type { ContainersBackend } from './backend.js';
 import { bool } from '../../request.js';
+import { StreamReply } from '../../reply.js';
 import { parseFilters } from '../../filters.js';
 import { attach, commit, create, exportTar, getArchive, putArchive, statArchive, kill, list, logs, pause, remove, rename, resize, restart, start, stop, unpause, update, wait } from './handlers.js';
 
@@ -20,6 +21,11 @@ export const routes = (b: ContainersBackend): Route[] => [
   head('/containers/:id/archive', statArchive(b)),
   get('/containers/:id/archive', getArchive(b)),
   put('/containers/:id/archive', putArchive(b)),
+  get('/containers/:id/stats', (req) => new StreamReply(b.stats(req.params.id!, {
+    // stream defaults to true; one-shot only counts without streaming.
+    stream: req.query.stream === undefined || req.query.stream === '' ? true : bool(req.query.stream),
+    oneShot: bool(req.query['one-shot']), signal: req.signal,
+  }))),
   get('/containers/:id/top', (req) => b.top(req.params.id!, req.query.ps_args ?? '')),
   post('/containers/:id/pause', pause(b)),
   post('/containers/:id/unpause', unpause(b)),
