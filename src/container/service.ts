@@ -213,11 +213,14 @@ export class ContainerService {
     };
     let layer = false;
     try {
+      const t0 = performance.now();
       warnings.push(...(await this.#d.networks.create(c, body.NetworkingConfig)));
       await this.#d.layers.createRW(id, image.topLayer);
       layer = true;
+      const t1 = performance.now();
       warnings.push(...(await this.#d.mounts.create(c, image.config.config?.Volumes ?? {})));
       await this.#d.store.save(c);
+      this.#d.log.debug({ container: id, layerMs: t1 - t0, saveMs: performance.now() - t1 }, 'created');
     } catch (err) {
       this.#d.store.releaseName(finalName);
       await this.#d.mounts.remove(c, true).catch(() => {});

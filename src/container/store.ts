@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '../lib/log.js';
-import { writeJsonAtomic } from '../lib/atomic.js';
+import { writeFilesAtomic } from '../lib/atomic.js';
 import { Conflict, InvalidParameter, NotFound } from '../lib/errors.js';
 import type { Container } from './container.js';
 
@@ -79,8 +79,10 @@ export class ContainerStore {
     const dir = this.dir(c.ID);
     await mkdir(dir, { recursive: true, mode: 0o710 });
     const { HostConfig, ...config } = c;
-    await writeJsonAtomic(join(dir, 'hostconfig.json'), HostConfig, { mode: 0o644 });
-    await writeJsonAtomic(join(dir, 'config.v2.json'), config, { mode: 0o600 });
+    await writeFilesAtomic(dir, [
+      { name: 'hostconfig.json', data: JSON.stringify(HostConfig), mode: 0o644 },
+      { name: 'config.v2.json', data: JSON.stringify(config), mode: 0o600 },
+    ]);
     this.#byId.set(c.ID, c);
   }
 

@@ -25,6 +25,26 @@ export async function writeFileAtomic(
   await syncDir(dir);
 }
 
+/**
+ * Several files of one directory, each atomically: written and synced in parallel, renamed,
+ * and the directory synced once. A crash leaves each file old or new.
+ */
+export async function writeFilesAtomic(dir: string, files: Array<{ name: string; data: string | Uint8Array; mode?: number }>): Promise<void> {
+  const temps = await Promise.all(files.map(async (f) => {
+    const tmp = join(dir, `.${f.name}.${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await open(tmp, 'w', f.mode ?? 0o644);
+    try {
+      await fh.writeFile(f.data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return tmp;
+  }));
+  await Promise.all(files.map((f, i) => rename(temps[i]!, join(dir, f.name))));
+  await syncDir(dir);
+}
+
 export async function writeJsonAtomic(path: string, value: unknown, opts: { mode?: number } = {}): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value), opts);
 }

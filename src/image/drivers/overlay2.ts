@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readdir, readFile, readlink, rm, symlink, writeFile, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native, MNT_DETACH } from '../../lib/native.js';
 import { NotFound, SystemError } from '../../lib/errors.js';
@@ -64,25 +65,25 @@ export class Overlay2 implements GraphDriver {
 
   diffPath(id: string): string { return join(this.#dir(id), 'diff'); }
 
+  /** Synchronous calls: a handful of tiny local operations on the path of every create. */
   async create(id: string, parent: string | undefined): Promise<void> {
     const dir = this.#dir(id);
-    await mkdir(dir, { mode: 0o700 });
-    await mkdir(join(dir, 'diff'), { mode: 0o755 });
+    mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(join(dir, 'diff'), { mode: 0o755 });
     const link = Array.from(randomBytes(26), (b) => LINK_CHARS[b % LINK_CHARS.length]).join('');
-    await symlink(join('..', id, 'diff'), join(this.#home, 'l', link));
-    await writeFile(join(dir, 'link'), link);
+    symlinkSync(join('..', id, 'diff'), join(this.#home, 'l', link));
+    writeFileSync(join(dir, 'link'), link);
     if (parent) await this.attach(id, parent);
   }
 
   async attach(id: string, parent: string): Promise<void> {
     const dir = this.#dir(id);
     const pdir = this.#dir(parent);
-    const [plink, plower] = await Promise.all([
-      readFile(join(pdir, 'link'), 'utf8'),
-      readFile(join(pdir, 'lower'), 'utf8').catch(() => ''),
-    ]);
-    await writeFile(join(dir, 'lower'), plower ? `l/${plink}:${plower}` : `l/${plink}`);
-    await mkdir(join(dir, 'work'), { mode: 0o700 });
+    const plink = readFileSync(join(pdir, 'link'), 'utf8');
+    let plower = '';
+    try { plower = readFileSync(join(pdir, 'lower'), 'utf8'); } catch { /* a base layer */ }
+    writeFileSync(join(dir, 'lower'), plower ? `l/${plink}:${plower}` : `l/${plink}`);
+    mkdirSync(join(dir, 'work'), { mode: 0o700 });
   }
 
   createReadWrite(id: string, parent: string | undefined): Promise<void> {
