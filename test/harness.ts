@@ -76,7 +76,10 @@ export class TestDaemon {
     await writeFile(join(dir, 'daemon.json'), JSON.stringify(opts.config ?? {}));
     const id = randomBytes(2).toString('hex');
     const n = (process.pid + subnetCounter++) % 200;
-    const child = spawn(BERTHD, [...TestDaemon.flags(dir), ...(opts.args ?? [])], {
+    // dockerd's -b names an existing bridge (and excludes --bip): the harness makes it, addressed.
+    await run('ip', ['-batch', '-'], { input: `link add name bt${id} type bridge\naddr add 10.213.${n}.1/24 dev bt${id}\n` });
+    const bridgeArgs = ['-b', `bt${id}`];
+    const child = spawn(BERTHD, [...TestDaemon.flags(dir), ...bridgeArgs, ...(opts.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...opts.env },
     });
@@ -163,6 +166,17 @@ export class TestDaemon {
       await run('umount', ['-l', m.split(' ')[4]!]);
     }
     if (await exists(this.socket)) leaks.push(`socket left: ${this.socket}`);
+    // The bridge and its MASQUERADE rule outlive the daemon, as docker0 does; veths on it do not.
+    const veths = (await run('ip', ['-o', 'link', 'show', 'master', this.bridge])).stdout.split('\n').filter(Boolean);
+    for (const v of veths) {
+      leaks.push(`veth left on ${this.bridge}: ${v}`);
+      await run('ip', ['link', 'del', v.split(': ')[1]!.split('@')[0]!]);
+    }
+    const nat = (await run('iptables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n').filter((l) => l.includes(`berth:${this.bridge}`));
+    for (const rule of nat) await run('iptables', ['-w', '-t', 'nat', ...rule.replace(/^-A /, '-D ').split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+    const other = (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.includes(this.bridge) && !l.includes(`berth:${this.bridge}`));
+    for (const rule of other) leaks.push(`iptables rule left: ${rule}`);
+    await run('ip', ['link', 'del', this.bridge]);
     if (!opts.keepDir) await rm(this.dir, { recursive: true, force: true });
     return leaks;
   }

@@ -40,7 +40,12 @@ export function summaryView(c: Container, mounts: object[], network: NetworkSett
     ImageID: c.Image,
     Command: command,
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: Object.entries(network.Ports ?? {}).flatMap(([key, binds]) => {
+      const [port, type = 'tcp'] = key.split('/');
+      return binds?.length
+        ? binds.map((b) => ({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type }))
+        : [{ PrivatePort: Number(port), Type: type }];
+    }),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: describeState(c.State),

@@ -17,7 +17,8 @@ import { routes as execRoutes } from '../api/routers/exec/routes.js';
 import { ExecService } from '../container/exec.js';
 import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
-import { specBuilder, logDrivers, noMounts, basicNetworks } from './container-ports.js';
+import { specBuilder, logDrivers, noMounts } from './container-ports.js';
+import { bridgeNetworks } from '../network/bridge.js';
 import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
@@ -165,9 +166,13 @@ export class Daemon {
         }),
         logs: logDrivers(),
         mounts: noMounts(),
-        networks: basicNetworks((ref) => {
-          if (!containers) throw new Error('containers are not open yet');
-          return containers.get(ref);
+        networks: bridgeNetworks({
+          dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
+          iptables: config.iptables, ipMasq: config.ipMasq, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
+          lookup: (ref) => {
+            if (!containers) throw new Error('containers are not open yet');
+            return containers.get(ref);
+          },
         }),
         log: log.child({ module: 'container' }),
         defaults: {

@@ -1,0 +1,114 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { join } from 'node:path';
+import { TestDaemon, ROOT, run } from './harness.js';
+
+/** The default bridge: per-container namespace, address, /etc files, and published ports. */
+let d: TestDaemon;
+before(async () => {
+  d = await TestDaemon.start();
+  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => {
+  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  for (const id of ids) await d.docker(['rm', '-f', id]);
+  const leaks = await d.cleanup();
+  assert.deepEqual(leaks, []);
+});
+
+const prefix = () => d.subnet.split('.').slice(0, 3).join('.');
+
+test('default bridge: eth0 with an address from --bip, default route, MAC from the IP, /etc/hosts', async () => {
+  const r = await d.docker(['run', '--rm', '--hostname', 'web1', 'busybox', 'sh', '-c',
+    'ip -4 addr show eth0; ip route; cat /sys/class/net/eth0/address; cat /etc/hosts; cat /etc/hostname']);
+  assert.equal(r.code, 0, r.stderr);
+  const m = new RegExp(`inet (${prefix().replace(/\./g, '\\.')}\\.\\d+)/24`).exec(r.stdout);
+  assert.ok(m, r.stdout);
+  const ip = m[1]!;
+  assert.match(r.stdout, new RegExp(`default via ${prefix()}\\.1 dev eth0`));
+  const mac = ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+  assert.ok(r.stdout.includes(mac), r.stdout);
+  assert.ok(r.stdout.includes(`${ip}\tweb1`), r.stdout);
+  assert.match(r.stdout, /\nweb1\n?$/);
+});
+
+test('inspect NetworkSettings, container to container over the bridge, gateway reachable', async () => {
+  const a = await d.docker(['run', '-d', '--name', 'srv', 'busybox', 'sh', '-c', 'echo hello-bridge > /tmp/i; exec httpd -f -p 8000 -h /tmp']);
+  assert.equal(a.code, 0, a.stderr);
+  const ins = JSON.parse((await d.docker(['inspect', 'srv'])).stdout)[0];
+  const ns = ins.NetworkSettings;
+  assert.ok(ns.IPAddress.startsWith(`${prefix()}.`), JSON.stringify(ns));
+  assert.equal(ns.Gateway, `${prefix()}.1`);
+  assert.equal(ns.IPPrefixLen, 24);
+  assert.equal(ns.Networks.bridge.IPAddress, ns.IPAddress);
+  assert.match(ns.Networks.bridge.NetworkID, /^[0-9a-f]{64}$/);
+  assert.match(ns.Networks.bridge.EndpointID, /^[0-9a-f]{64}$/);
+  assert.equal(ns.MacAddress, ns.Networks.bridge.MacAddress);
+  const b = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 5 ${prefix()}.1 >/dev/null && echo gw-ok; echo GET / | nc ${ns.IPAddress} 8000 || true; for i in 1 2 3 4 5; do printf 'GET /i HTTP/1.0\\r\\n\\r\\n' | nc ${ns.IPAddress} 8000 && break; sleep 1; done`]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stdout, /gw-ok/);
+  assert.match(b.stdout, /hello-bridge/);
+  await d.docker(['rm', '-f', 'srv']);
+});
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/index.html' }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+test('docker run -p serves on 127.0.0.1; a second binding of the port is refused; -P picks a port', async () => {
+  const probe = http.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const a = await d.docker(['run', '-d', '--name', 'pub', '-p', `${port}:80`, 'busybox', 'sh', '-c',
+    'mkdir /w; echo published-ok > /w/index.html; exec httpd -f -p 80 -h /w']);
+  assert.equal(a.code, 0, a.stderr);
+  let body = '';
+  for (let i = 0; i < 50 && !body.includes('published-ok'); i++) {
+    body = await get(port).catch(() => '');
+    if (!body) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(body, /published-ok/);
+  const ins = JSON.parse((await d.docker(['inspect', 'pub'])).stdout)[0];
+  assert.deepEqual(ins.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(port) }]);
+  const ps = await d.docker(['ps', '--format', '{{.Ports}}', '--filter', 'name=pub']);
+  assert.match(ps.stdout, new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
+  const dup = await d.docker(['run', '-d', '--name', 'dup', '-p', `${port}:80`, 'busybox', 'sleep', '30']);
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.stderr, new RegExp(`Bind for 0\\.0\\.0\\.0:${port} failed: port is already allocated`));
+  await d.docker(['rm', '-f', 'dup']);
+  const p = await d.docker(['run', '-d', '--name', 'pall', '-P', '--expose', '80', 'busybox', 'sleep', '30']);
+  assert.equal(p.code, 0, p.stderr);
+  const pins = JSON.parse((await d.docker(['inspect', 'pall'])).stdout)[0];
+  assert.ok(Number(pins.NetworkSettings.Ports['80/tcp'][0].HostPort) > 0, JSON.stringify(pins.NetworkSettings.Ports));
+  await d.docker(['rm', '-f', 'pub', 'pall']);
+  // after removal the port is free again
+  const srv = http.createServer();
+  await new Promise<void>((r, j) => { srv.once('error', j); srv.listen(port, '0.0.0.0', () => r()); });
+  await new Promise<void>((r) => srv.close(() => r()));
+});
+
+test('resolv.conf drops localhost nameservers; --dns, --dns-search, --dns-opt, --add-host; none and host modes', async () => {
+  const r = await d.docker(['run', '--rm', '--dns', '192.0.2.53', '--dns-search', 'example.test', '--dns-opt', 'ndots:2',
+    '--add-host', 'db.local:192.0.2.7', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; cat /etc/hosts']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /nameserver 192\.0\.2\.53/);
+  assert.match(r.stdout, /search example\.test/);
+  assert.match(r.stdout, /options ndots:2/);
+  assert.match(r.stdout, /192\.0\.2\.7\tdb\.local/);
+  const plain = await d.docker(['run', '--rm', 'busybox', 'cat', '/etc/resolv.conf']);
+  assert.doesNotMatch(plain.stdout, /nameserver 127\./);
+  assert.match(plain.stdout, /nameserver /);
+  const none = await d.docker(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
+  assert.equal(none.stdout.trim(), 'lo');
+  const host = await d.docker(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', `ls /sys/class/net`]);
+  assert.ok(host.stdout.split('\n').includes(d.bridge), host.stdout);
+});
