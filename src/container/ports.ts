@@ -30,10 +30,11 @@ export interface LogItem {
 }
 
 export interface LogSource {
+  /** The container's log records, in batches (a block of the file at a time). */
   read(c: Container, opts: {
     follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean;
     since?: bigint; until?: bigint; signal?: AbortSignal; alive?: () => boolean;
-  }): AsyncIterable<LogItem>;
+  }): AsyncIterable<LogItem[]>;
 }
 
 /**

@@ -968,8 +968,8 @@ export class ContainerService {
     const c = this.get(ref);
     const keys = parseDetachKeys(opts.detachKeys || this.#d.defaults.detachKeys);
     if (opts.logs) {
-      for await (const item of this.#d.logs.read(c, { follow: false, tail: 'all', stdout: opts.stdout, stderr: opts.stderr, timestamps: false })) {
-        conn.write(c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line));
+      for await (const batch of this.#d.logs.read(c, { follow: false, tail: 'all', stdout: opts.stdout, stderr: opts.stderr, timestamps: false })) {
+        conn.write(Buffer.concat(batch.map((item) => (c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line)))));
       }
     }
     const live = this.#liveOf(c.ID);
@@ -1001,13 +1001,35 @@ export class ContainerService {
   logs(ref: string, opts: { follow: boolean; tail: number | 'all'; stdout: boolean; stderr: boolean; timestamps: boolean; since?: bigint; until?: bigint; signal: AbortSignal }): { tty: boolean; stream: Readable } {
     const c = this.get(ref);
     const out = new PassThrough();
+    // One write per line would be a write per ~80 bytes: lines are gathered into ~64 KB
+    // writes, and whatever is gathered goes out as soon as the reader waits (follow).
+    let batch: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Immediate | undefined;
+    const flush = () => {
+      if (timer) clearImmediate(timer);
+      timer = undefined;
+      if (size === 0) return true;
+      const ok = out.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size));
+      batch = [];
+      size = 0;
+      return ok;
+    };
     void (async () => {
       try {
-        for await (const item of this.#d.logs.read(c, { ...opts, alive: () => this.#d.store.find(c.ID)?.State.Running ?? false })) {
-          if (!out.write(c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line))) {
-            await new Promise((r) => out.once('drain', r));
+        for await (const items of this.#d.logs.read(c, { ...opts, alive: () => this.#d.store.find(c.ID)?.State.Running ?? false })) {
+          for (const item of items) {
+            const chunk = c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line);
+            batch.push(chunk);
+            size += chunk.length;
           }
+          if (size < 64 * 1024) {
+            timer ??= setImmediate(flush);
+            continue;
+          }
+          if (!flush()) await new Promise((r) => out.once('drain', r));
         }
+        flush();
         out.end();
       } catch (err) {
         out.destroy(err as Error);

@@ -8,7 +8,7 @@ import { loadProfile } from '../container/spec/seccomp.js';
 import type { SeccompProfile } from '../container/spec/seccomp.js';
 import { InvalidParameter, Conflict } from '../lib/errors.js';
 import type { NetworkSettings } from '../types/container.js';
-import { JsonFileLogger, validateLogOpts, readLogs, assertReadable } from '../logger/index.js';
+import { JsonFileLogger, validateLogOpts, readLogBatches, assertReadable } from '../logger/index.js';
 
 /**
  * Adapters from the container service's ports to the spec builder, the log drivers and (until
@@ -54,7 +54,7 @@ export function logDrivers(): LogSink & LogSource {
     },
     read: (c, o) => {
       assertReadable(c.HostConfig.LogConfig?.Type ?? 'json-file');
-      return readLogs(c.LogPath, {
+      return readLogBatches(c.LogPath, {
       follow: o.follow, tail: o.tail, stdout: o.stdout, stderr: o.stderr, timestamps: o.timestamps,
       ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}),
       signal: o.signal ?? new AbortController().signal,

@@ -6,6 +6,6 @@ export { JsonFileLogger, copyStream, type ChunkSink } from './json-file.js';
 export { NoneLogger, assertReadable } from './none.js';
 export { LineSplitter, MAX_LINE, type LogMessage } from './split.js';
 export { validateLogOpts, parseJsonFileOpts, fromHumanSize, DRIVERS, type JsonFileOptions } from './options.js';
-export { readLogs, formatForClient, type LogLine, type ReadOptions } from './read.js';
+export { readLogs, readLogBatches, formatForClient, type LogLine, type ReadOptions } from './read.js';
 export { formatTime, parseTime, NanoClock } from './time.js';
 export type { LogInfo } from './attrs.js';

@@ -38,6 +38,14 @@ const BLOCK = 64 * 1024;
  * Malformed records are skipped. Nothing is held whole: files are read a block at a time.
  */
 export async function* readLogs(path: string, opts: ReadOptions, alive: () => boolean): AsyncGenerator<LogLine> {
+  for await (const batch of readLogBatches(path, opts, alive)) yield* batch;
+}
+
+/**
+ * readLogs a block at a time: the records of each block read, in order. A consumer that
+ * handles many records per step (`docker logs` of a big file) is spared a hand-off each.
+ */
+export async function* readLogBatches(path: string, opts: ReadOptions, alive: () => boolean): AsyncGenerator<LogLine[]> {
   const { signal } = opts;
   if (signal.aborted) return;
   const since = opts.since ?? 0n;
@@ -47,8 +55,10 @@ export async function* readLogs(path: string, opts: ReadOptions, alive: () => bo
   const tail = opts.tail === 'all' || opts.tail < 0 ? -1 : opts.tail;
 
   /** The record as the client gets it; null when filtered out; 'stop' once past `until`. */
+  // Parsing a record's time costs as much as parsing the record: only when it is used.
+  const needTime = since !== 0n || until !== 0n || opts.timestamps;
   const emit = (raw: Buffer): LogLine | null | 'stop' => {
-    const rec = decode(raw);
+    const rec = decode(raw, needTime);
     if (!rec) return null;
     if (since !== 0n && rec.time < since) return null;
     if (until !== 0n && rec.time > until) return 'stop';
@@ -86,12 +96,23 @@ export async function* readLogs(path: string, opts: ReadOptions, alive: () => bo
       }
     }
 
+    /** The records of a batch of lines; `stop` once past `until`. */
+    const convert = (lines: Buffer[]): { out: LogLine[]; stop: boolean } => {
+      const out: LogLine[] = [];
+      for (const raw of lines) {
+        const r = emit(raw);
+        if (r === 'stop') return { out, stop: true };
+        if (r) out.push(r);
+      }
+      return { out, stop: false };
+    };
+
     for (const r of take) {
-      for await (const raw of rotatedLines(r, skip.get(r) ?? 0)) {
+      for await (const lines of rotatedLines(r, skip.get(r) ?? 0)) {
         if (signal.aborted) return;
-        const out = emit(raw);
-        if (out === 'stop') return;
-        if (out) yield out;
+        const { out, stop } = convert(lines);
+        if (out.length) yield out;
+        if (stop) return;
       }
     }
 
@@ -101,12 +122,12 @@ export async function* readLogs(path: string, opts: ReadOptions, alive: () => bo
       const more = follow && alive();
       let progressed = false;
       if (cur) {
-        for await (const raw of cur.lines()) {
+        for await (const lines of cur.lines()) {
           if (signal.aborted) return;
           progressed = true;
-          const out = emit(raw);
-          if (out === 'stop') return;
-          if (out) yield out;
+          const { out, stop } = convert(lines);
+          if (out.length) yield out;
+          if (stop) return;
         }
       }
       if (!follow) return;
@@ -114,11 +135,11 @@ export async function* readLogs(path: string, opts: ReadOptions, alive: () => bo
       const now = await inode(path);
       if (now !== undefined && now !== cur?.ino) {
         if (cur) {
-          for await (const raw of cur.lines()) {
+          for await (const lines of cur.lines()) {
             if (signal.aborted) return;
-            const out = emit(raw);
-            if (out === 'stop') return;
-            if (out) yield out;
+            const { out, stop } = convert(lines);
+            if (out.length) yield out;
+            if (stop) return;
           }
           await cur.close();
         }
@@ -147,7 +168,7 @@ export function formatForClient(item: LogLine, tty: boolean): Buffer {
 
 interface RecordFields { log: string; stream: 'stdout' | 'stderr'; time: bigint }
 
-function decode(raw: Buffer): RecordFields | undefined {
+function decode(raw: Buffer, needTime = true): RecordFields | undefined {
   let v: unknown;
   try {
     v = JSON.parse(raw.toString('utf8'));
@@ -158,6 +179,7 @@ function decode(raw: Buffer): RecordFields | undefined {
   const { log, stream, time } = v as Record<string, unknown>;
   if (stream !== 'stdout' && stream !== 'stderr') return undefined;
   if (typeof time !== 'string') return undefined;
+  if (!needTime) return { log: typeof log === 'string' ? log : '', stream, time: 0n };
   const t = parseTime(time);
   if (t === undefined) return undefined;
   return { log: typeof log === 'string' ? log : '', stream, time: t };
@@ -190,10 +212,11 @@ class Cursor {
     return new Cursor(file, st.ino, st.size);
   }
 
-  /** The complete records from `pos` to the end of the file as it is now. */
-  async *lines(): AsyncGenerator<Buffer> {
-    const buf = Buffer.allocUnsafe(BLOCK);
+  /** The complete records from `pos` to the end of the file as it is now, a block's worth at a time. */
+  async *lines(): AsyncGenerator<Buffer[]> {
     for (;;) {
+      // A fresh block each time: the records handed out are views into it.
+      const buf = Buffer.allocUnsafe(BLOCK);
       const { bytesRead } = await this.file.read(buf, 0, BLOCK, this.pos);
       if (bytesRead === 0) return;
       this.pos += bytesRead;
@@ -201,11 +224,11 @@ class Cursor {
       let nl: number;
       const out: Buffer[] = [];
       while ((nl = data.indexOf(0x0a)) >= 0) {
-        out.push(Buffer.from(data.subarray(0, nl)));
+        out.push(data.subarray(0, nl));
         data = data.subarray(nl + 1);
       }
       this.#rest = Buffer.from(data);
-      yield* out;
+      if (out.length) yield out;
     }
   }
 
@@ -296,7 +319,7 @@ async function* blocks(file: FileHandle): AsyncGenerator<Buffer> {
 }
 
 /** The records of a rotated file after the first `skip`; a damaged .gz ends quietly. */
-async function* rotatedLines(r: Rotated, skip: number): AsyncGenerator<Buffer> {
+async function* rotatedLines(r: Rotated, skip: number): AsyncGenerator<Buffer[]> {
   const src = rotatedStream(r);
   let rest: Buffer = Buffer.alloc(0);
   let n = 0;
@@ -310,7 +333,7 @@ async function* rotatedLines(r: Rotated, skip: number): AsyncGenerator<Buffer> {
         data = data.subarray(nl + 1);
       }
       rest = Buffer.from(data);
-      yield* out;
+      if (out.length) yield out;
     }
   } catch {
     // A .gz cut short (dockerd was killed while compressing) has nothing more to give.
