@@ -112,3 +112,26 @@ test('resolv.conf drops localhost nameservers; --dns, --dns-search, --dns-opt, -
   const host = await d.docker(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', `ls /sys/class/net`]);
   assert.ok(host.stdout.split('\n').includes(d.bridge), host.stdout);
 });
+
+test('docker network ls / inspect show bridge, host and none; predefined networks cannot be removed', async () => {
+  const ls = await d.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']);
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['bridge bridge local', 'host host local', 'none null local']);
+  const filtered = await d.docker(['network', 'ls', '-q', '--filter', 'driver=null']);
+  assert.equal(filtered.stdout.trim().length, 12);
+  const a = await d.docker(['run', '-d', '--name', 'att', 'busybox', 'sleep', '30']);
+  assert.equal(a.code, 0, a.stderr);
+  const ins = JSON.parse((await d.docker(['network', 'inspect', 'bridge'])).stdout)[0];
+  assert.equal(ins.Options['com.docker.network.bridge.name'], d.bridge);
+  assert.deepEqual(ins.IPAM.Config, [{ Subnet: d.subnet, Gateway: `${prefix()}.1` }]);
+  const cid = (await d.docker(['inspect', '-f', '{{.Id}}', 'att'])).stdout.trim();
+  assert.equal(ins.Containers[cid].Name, 'att');
+  assert.match(ins.Containers[cid].IPv4Address, new RegExp(`^${prefix().replace(/\./g, '\\.')}\\.\\d+/24$`));
+  const rm = await d.docker(['network', 'rm', 'bridge']);
+  assert.notEqual(rm.code, 0);
+  assert.match(rm.stderr, /bridge is a pre-defined network and cannot be removed/);
+  const missing = await d.docker(['network', 'inspect', 'nosuchnet']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /network nosuchnet not found/);
+  await d.docker(['rm', '-f', 'att']);
+});

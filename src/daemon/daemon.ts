@@ -19,6 +19,7 @@ import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
 import { specBuilder, logDrivers, noMounts } from './container-ports.js';
 import { bridgeNetworks } from '../network/bridge.js';
+import { routes as networkRoutes } from '../api/routers/networks/routes.js';
 import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
 import { binaryVersion } from '../system/host.js';
@@ -130,6 +131,14 @@ export class Daemon {
         }),
       });
       exec.startGc();
+      const networks = bridgeNetworks({
+        dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
+        iptables: config.iptables, ipMasq: config.ipMasq, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
+        lookup: (ref) => {
+          if (!containers) throw new Error('containers are not open yet');
+          return containers.get(ref);
+        },
+      });
       containers = await openContainers({
         dataRoot: config.dataRoot,
         images: { resolve: (n) => images.service.resolve(n) },
@@ -166,14 +175,7 @@ export class Daemon {
         }),
         logs: logDrivers(),
         mounts: noMounts(),
-        networks: bridgeNetworks({
-          dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
-          iptables: config.iptables, ipMasq: config.ipMasq, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
-          lookup: (ref) => {
-            if (!containers) throw new Error('containers are not open yet');
-            return containers.get(ref);
-          },
-        }),
+        networks,
         log: log.child({ module: 'container' }),
         defaults: {
           runtime: config.defaultRuntime, logDriver: config.logDriver, logOpts: config.logOpts,
@@ -245,6 +247,7 @@ export class Daemon {
             export: (ref) => cs.export(ref),
             changes: (ref) => cs.changes(ref),
           }),
+          ...networkRoutes(networks),
           ...execRoutes({
             create: (ref, body) => exec.create(ref, body),
             exists: (id) => exec.exists(id),

@@ -6,7 +6,7 @@ import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Container } from '../container/container.js';
 import type { NetworkProvider } from '../container/ports.js';
-import { Conflict, InvalidParameter, SystemError } from '../lib/errors.js';
+import { Conflict, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import type { EndpointSettings, NetworkSettings } from '../types/container.js';
 
 /**
@@ -36,6 +36,9 @@ export interface BridgeOptions {
 
 interface State {
   networkId: string;
+  hostId?: string;
+  noneId?: string;
+  created?: string;
   /** container id → IPv4 address */
   allocations: Record<string, string>;
 }
@@ -98,13 +101,57 @@ export function resolvConf(host: string, dns: string[], search: string[], opts: 
   return out.join('\n') + '\n';
 }
 
-export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): Promise<void> } {
+/** A network as GET /networks/{id} shows it. */
+export interface NetworkResource {
+  Name: string; Id: string; Created: string; Scope: string; Driver: string; EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: Array<{ Subnet: string; Gateway?: string }> };
+  Internal: boolean; Attachable: boolean; Ingress: boolean; ConfigFrom: { Network: string }; ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>; Labels: Record<string, string>;
+}
+
+export interface Networks extends NetworkProvider {
+  /** The predefined networks: bridge, host, none. */
+  list(): Promise<NetworkResource[]>;
+  /** By full or partial ID or name, as dockerd's FindNetwork. */
+  inspect(ref: string): Promise<NetworkResource>;
+  close(): Promise<void>;
+}
+
+export function bridgeNetworks(o: BridgeOptions): Networks {
   const bridge = o.bridge || 'berth0';
   const stateFile = join(o.dataRoot, 'network', 'bridge.json');
   let state: State | undefined;
   let subnet: { ip: string; prefix: number; base: number; size: number } | undefined;
   let ready: Promise<void> | undefined;
   const proxies = new Map<string, Server[]>();
+  /** Running endpoints by network name, for inspect's Containers. */
+  const attached = new Map<string, Map<string, NetworkResource['Containers'][string]>>();
+  const attach = (net: string, id: string, v: NetworkResource['Containers'][string]) => {
+    if (!attached.has(net)) attached.set(net, new Map());
+    attached.get(net)!.set(id, v);
+  };
+  const detach = (id: string) => { for (const m of attached.values()) m.delete(id); };
+
+  async function resources(): Promise<NetworkResource[]> {
+    const st = await load();
+    await ensureBridge();
+    const base = { Scope: 'local', EnableIPv6: false, Internal: false, Attachable: false, Ingress: false,
+      ConfigFrom: { Network: '' }, ConfigOnly: false, Labels: {}, Created: st.created! };
+    const containers = (net: string) => Object.fromEntries(attached.get(net) ?? []);
+    return [
+      { ...base, Name: 'bridge', Id: st.networkId, Driver: 'bridge',
+        IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: `${intToIp(subnet!.base)}/${subnet!.prefix}`, Gateway: subnet!.ip }] },
+        Containers: containers('bridge'),
+        Options: {
+          'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': String(o.ipMasq), 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+          'com.docker.network.bridge.name': bridge, 'com.docker.network.driver.mtu': String(o.mtu || 1500),
+        } },
+      { ...base, Name: 'host', Id: st.hostId!, Driver: 'host', IPAM: { Driver: 'default', Options: null, Config: [] }, Containers: containers('host'), Options: {} },
+      { ...base, Name: 'none', Id: st.noneId!, Driver: 'null', IPAM: { Driver: 'default', Options: null, Config: [] }, Containers: containers('none'), Options: {} },
+    ];
+  }
 
   const save = async () => {
     await mkdir(join(o.dataRoot, 'network'), { recursive: true });
@@ -115,7 +162,12 @@ export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): P
     if (state) return state;
     const text = await readFile(stateFile, 'utf8').catch(() => '');
     state = text ? JSON.parse(text) as State : { networkId: randomBytes(32).toString('hex'), allocations: {} };
-    if (!text) await save();
+    if (!state.hostId || !state.noneId || !state.created) {
+      state.hostId ??= randomBytes(32).toString('hex');
+      state.noneId ??= randomBytes(32).toString('hex');
+      state.created ??= new Date().toISOString();
+      await save();
+    }
     return state;
   };
 
@@ -259,6 +311,7 @@ export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): P
       }
       const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
       if (m === 'host') {
+        attach('host', c.ID, { Name: c.Name.replace(/^\//, ''), EndpointID: randomBytes(32).toString('hex'), MacAddress: '', IPv4Address: '', IPv6Address: '' });
         await writeFile(c.HostsPath, await readFile('/etc/hosts', 'utf8').catch(() => HOSTS.join('\n') + '\n'));
         await writeFile(c.HostnamePath, `${hostHostname()}\n`);
         await writeFile(c.ResolvConfPath, hostResolv);
@@ -278,6 +331,7 @@ export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): P
       if (m === 'none') {
         await run('nsenter', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
         await writeFile(c.HostsPath, HOSTS.join('\n') + '\n' + extra.map((l) => l + '\n').join(''));
+        attach('none', c.ID, { Name: c.Name.replace(/^\//, ''), EndpointID: randomBytes(32).toString('hex'), MacAddress: '', IPv4Address: '', IPv6Address: '' });
         return { netnsPath: path };
       }
       await ensureBridge();
@@ -308,6 +362,7 @@ export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): P
       ns.Networks.bridge = ep;
       Object.assign(ns, { Bridge: '', SandboxID: randomBytes(32).toString('hex'), SandboxKey: path, EndpointID: endpointId,
         Gateway: subnet!.ip, IPAddress: ip, IPPrefixLen: subnet!.prefix, MacAddress: mac });
+      attach('bridge', c.ID, { Name: c.Name.replace(/^\//, ''), EndpointID: endpointId, MacAddress: mac, IPv4Address: `${ip}/${subnet!.prefix}`, IPv6Address: '' });
       try {
         ns.Ports = await startProxies(c, ip);
       } catch (err) {
@@ -317,6 +372,7 @@ export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): P
       return { netnsPath: path };
     },
     teardown: async (c) => {
+      detach(c.ID);
       await stopProxies(c.ID);
       if (c.HostConfig.NetworkMode === 'host' || mode(c).startsWith('container:')) return;
       await teardownNs(c);
@@ -329,6 +385,14 @@ export function bridgeNetworks(o: BridgeOptions): NetworkProvider & { close(): P
     },
     remove: async (c) => { await release(c.ID); },
     view: (c) => c.NetworkSettings ?? emptyNetworkSettings(),
+    list: () => resources(),
+    inspect: async (ref) => {
+      const all = await resources();
+      const found = all.find((n) => n.Id === ref) ?? all.find((n) => n.Name === ref)
+        ?? (ref ? all.filter((n) => n.Id.startsWith(ref)) : []).at(0);
+      if (!found) throw new NotFound(`network ${ref} not found`);
+      return found;
+    },
     close: async () => { for (const id of [...proxies.keys()]) await stopProxies(id); },
   };
 
