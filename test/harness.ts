@@ -74,10 +74,13 @@ export class TestDaemon {
   static async start(opts: StartOptions = {}): Promise<TestDaemon> {
     const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'bt-')));
     await writeFile(join(dir, 'daemon.json'), JSON.stringify(opts.config ?? {}));
-    const id = randomBytes(2).toString('hex');
-    const n = (process.pid + subnetCounter++) % 200;
+    // A restart on a kept directory keeps its bridge and subnet.
+    const kept = await readFile(join(dir, 'bridge.json'), 'utf8').then((t) => JSON.parse(t) as { id: string; n: number }, () => undefined);
+    const id = kept?.id ?? randomBytes(2).toString('hex');
+    const n = kept?.n ?? (process.pid + subnetCounter++) % 200;
+    await writeFile(join(dir, 'bridge.json'), JSON.stringify({ id, n }));
     // dockerd's -b names an existing bridge (and excludes --bip): the harness makes it, addressed.
-    await run('ip', ['-batch', '-'], { input: `link add name bt${id} type bridge\naddr add 10.213.${n}.1/24 dev bt${id}\n` });
+    if (!kept) await run('ip', ['-batch', '-'], { input: `link add name bt${id} type bridge\naddr add 10.213.${n}.1/24 dev bt${id}\n` });
     const bridgeArgs = ['-b', `bt${id}`];
     const child = spawn(BERTHD, [...TestDaemon.flags(dir), ...bridgeArgs, ...(opts.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],

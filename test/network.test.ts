@@ -135,3 +135,18 @@ test('docker network ls / inspect show bridge, host and none; predefined network
   assert.match(missing.stderr, /network nosuchnet not found/);
   await d.docker(['rm', '-f', 'att']);
 });
+
+test('--link on the default bridge writes the linked container into /etc/hosts; the address is released on rm', async () => {
+  const a = await d.docker(['run', '-d', '--name', 'dbsrv', 'busybox', 'sleep', '30']);
+  assert.equal(a.code, 0, a.stderr);
+  const ip = (await d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'dbsrv'])).stdout.trim();
+  const r = await d.docker(['run', '--rm', '--link', 'dbsrv:db', 'busybox', 'sh', '-c', 'cat /etc/hosts; ping -c 1 -W 5 db >/dev/null && echo ping-ok']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`${ip.replace(/\./g, '\\.')}\\tdb \\w+ dbsrv`));
+  assert.match(r.stdout, /ping-ok/);
+  await d.docker(['rm', '-f', 'dbsrv']);
+  const again = await d.docker(['run', '-d', '--name', 'reuse', 'busybox', 'sleep', '30']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((await d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'reuse'])).stdout.trim(), ip);
+  await d.docker(['rm', '-f', 'reuse']);
+});

@@ -235,6 +235,7 @@ export function bridgeNetworks(o: BridgeOptions): Networks {
   }
 
   const mode = (c: Container) => c.HostConfig.NetworkMode || 'default';
+  const isBridgeMode = (c: Container) => ['default', 'bridge'].includes(mode(c));
   const netnsPath = (c: Container) => join(o.execRoot, 'netns', c.ID.slice(0, 12));
   const hostVeth = (c: Container) => `veth${c.ID.slice(0, 7)}`;
 
@@ -356,7 +357,18 @@ export function bridgeNetworks(o: BridgeOptions): Networks {
         'link set dev eth0 up',
         `route add default via ${subnet!.ip}`,
       ].join('\n') + '\n');
-      await writeFile(c.HostsPath, [...HOSTS, ...extra, `${ip}\t${hostname}`].join('\n') + '\n');
+      const links: string[] = [];
+      for (const l of c.HostConfig.Links ?? []) {
+        // "/other:/me/alias", as dockerd stores them
+        const [target = '', alias = ''] = l.split(':');
+        const other = o.lookup(target.replace(/^\//, ''));
+        const otherIp = other.NetworkSettings?.Networks?.bridge?.IPAddress;
+        if (!other.State.Running || !otherIp) throw new InvalidParameter(`Cannot link to a non running container: ${other.Name} AS ${alias}`);
+        const name = alias.split('/').pop()!;
+        const otherName = other.Name.replace(/^\//, '');
+        links.push(`${otherIp}\t${[...new Set([name, other.Config.Hostname || other.ID.slice(0, 12), otherName])].join(' ')}`);
+      }
+      await writeFile(c.HostsPath, [...HOSTS, ...extra, ...links, `${ip}\t${hostname}`].join('\n') + '\n');
       const endpointId = randomBytes(32).toString('hex');
       Object.assign(ep, { NetworkID: (await load()).networkId, EndpointID: endpointId, Gateway: subnet!.ip, IPAddress: ip, IPPrefixLen: subnet!.prefix, MacAddress: mac });
       ns.Networks.bridge = ep;
@@ -384,6 +396,16 @@ export function bridgeNetworks(o: BridgeOptions): Networks {
       await release(c.ID);
     },
     remove: async (c) => { await release(c.ID); },
+    restore: async (c) => {
+      const ns = c.NetworkSettings;
+      const ip = ns?.Networks?.bridge?.IPAddress;
+      if (!ns || !ip || !isBridgeMode(c)) return;
+      await ensureBridge();
+      await allocate(c.ID, ip);
+      attach('bridge', c.ID, { Name: c.Name.replace(/^\//, ''), EndpointID: ns.EndpointID, MacAddress: ns.MacAddress, IPv4Address: `${ip}/${subnet!.prefix}`, IPv6Address: '' });
+      await stopProxies(c.ID);
+      ns.Ports = await startProxies(c, ip);
+    },
     view: (c) => c.NetworkSettings ?? emptyNetworkSettings(),
     list: () => resources(),
     inspect: async (ref) => {
