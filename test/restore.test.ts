@@ -213,7 +213,7 @@ test('SIGKILL of berthd without live-restore: the next start stops, records, unm
   assert.notEqual(a.State.Pid, pids.get(always));
 
   // Only what the one running container needs is mounted under the daemon's directories.
-  const allowed = [a.GraphDriver?.Data?.MergedDir, join(d.dataRoot, 'containers', always), join(d.execRoot, 'containerd')]
+  const allowed = [a.GraphDriver?.Data?.MergedDir, join(d.dataRoot, 'containers', always), join(d.execRoot, 'containerd'), a.NetworkSettings?.SandboxKey]
     .filter((p): p is string => !!p);
   const mounted = await mountsUnder(d.dir);
   assert.ok(mounted.includes(a.GraphDriver.Data.MergedDir), `the running container's root is mounted: ${mounted.join(' ')}`);

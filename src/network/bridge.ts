@@ -332,6 +332,7 @@ export function bridgeNetworks(o: BridgeOptions): Networks {
       if (m === 'none') {
         await run('nsenter', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
         await writeFile(c.HostsPath, HOSTS.join('\n') + '\n' + extra.map((l) => l + '\n').join(''));
+        Object.assign(ns, { SandboxID: randomBytes(32).toString('hex'), SandboxKey: path });
         attach('none', c.ID, { Name: c.Name.replace(/^\//, ''), EndpointID: randomBytes(32).toString('hex'), MacAddress: '', IPv4Address: '', IPv6Address: '' });
         return { netnsPath: path };
       }
@@ -395,7 +396,13 @@ export function bridgeNetworks(o: BridgeOptions): Networks {
       }
       await release(c.ID);
     },
-    remove: async (c) => { await release(c.ID); },
+    remove: async (c) => {
+      // A container removed without a teardown (--rm found dead at restore) still has its namespace.
+      detach(c.ID);
+      await stopProxies(c.ID);
+      if (c.HostConfig.NetworkMode !== 'host' && !mode(c).startsWith('container:')) await teardownNs(c);
+      await release(c.ID);
+    },
     restore: async (c) => {
       const ns = c.NetworkSettings;
       const ip = ns?.Networks?.bridge?.IPAddress;
