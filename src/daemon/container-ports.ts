@@ -1,13 +1,10 @@
-import { hostname as hostHostname } from 'node:os';
-import { readFile, writeFile } from 'node:fs/promises';
 import type { Container } from '../container/container.js';
-import type { LogSink, LogSource, MountProvider, NetworkProvider, SpecBuilder } from '../container/ports.js';
+import type { LogSink, LogSource, MountProvider, SpecBuilder } from '../container/ports.js';
 import type { Ulimit } from '../config/config.js';
 import { buildSpec } from '../container/spec/index.js';
 import { loadProfile } from '../container/spec/seccomp.js';
 import type { SeccompProfile } from '../container/spec/seccomp.js';
-import { InvalidParameter, Conflict } from '../lib/errors.js';
-import type { NetworkSettings } from '../types/container.js';
+import { InvalidParameter } from '../lib/errors.js';
 import { JsonFileLogger, validateLogOpts, readLogBatches, assertReadable } from '../logger/index.js';
 
 /**
@@ -78,62 +75,5 @@ export function noMounts(): MountProvider {
     teardown: async () => {},
     remove: async () => {},
     view: () => [],
-  };
-}
-
-const HOSTS = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
-
-export function emptyNetworkSettings(): NetworkSettings {
-  return {
-    Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-    Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
-    Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
-    MacAddress: '', Networks: {},
-  };
-}
-
-/**
- * Until network/ lands: `none` and `host`, `container:<id>`, and the default network treated
- * as `none` (a loopback-only namespace).
- */
-export function basicNetworks(lookup: (ref: string) => Container): NetworkProvider {
-  const peer = (c: Container): Container | undefined => {
-    const mode = c.HostConfig.NetworkMode ?? '';
-    return mode.startsWith('container:') ? lookup(mode.slice(10)) : undefined;
-  };
-  return {
-    create: async (c) => {
-      const mode = c.HostConfig.NetworkMode || 'default';
-      if (mode.startsWith('container:')) {
-        const other = lookup(mode.slice(10));
-        if (other.ID === c.ID) throw new InvalidParameter('cannot join own network');
-      } else if (!['default', 'bridge', 'none', 'host'].includes(mode)) {
-        throw new InvalidParameter(`network ${mode} not found`);
-      }
-      const ns = emptyNetworkSettings();
-      if (!mode.startsWith('container:')) ns.Networks[mode === 'default' ? 'bridge' : mode] = { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '' };
-      c.NetworkSettings = ns;
-      return [];
-    },
-    setup: async (c) => {
-      const other = peer(c);
-      if (other) {
-        if (!other.State.Running) throw new Conflict(`cannot join network of a non running container: ${other.ID}`);
-        for (const [from, to] of [[other.HostsPath, c.HostsPath], [other.ResolvConfPath, c.ResolvConfPath], [other.HostnamePath, c.HostnamePath]] as const) {
-          await writeFile(to, await readFile(from));
-        }
-        return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
-      }
-      const host = c.HostConfig.NetworkMode === 'host';
-      const hosts = host ? await readFile('/etc/hosts', 'utf8').catch(() => HOSTS.join('\n') + '\n') : HOSTS.join('\n') + '\n';
-      await writeFile(c.HostsPath, hosts);
-      await writeFile(c.HostnamePath, `${host ? hostHostname() : c.Config.Hostname}\n`);
-      await writeFile(c.ResolvConfPath, await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
-      return {};
-    },
-    teardown: async () => {},
-    remove: async () => {},
-    view: (c) => c.NetworkSettings ?? emptyNetworkSettings(),
   };
 }
