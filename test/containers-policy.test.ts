@@ -79,6 +79,7 @@ test('restart policy on-failure:3: three restarts, then Exited with RestartCount
   const ev = (await ok(['events', '--since', String(Math.floor(started.getTime() / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
     '--filter', 'container=of3', '--filter', 'event=start', '--format', '{{.Action}}'])).trim().split('\n');
   assert.equal(ev.length, 4, 'one start and three restarts');
+  await ok(['rm', 'of3']);
 });
 
 test('restart policy always: a container that exits 0 is restarted; docker stop keeps it stopped', async () => {
@@ -243,6 +244,7 @@ async function apiRefused(body: Record<string, unknown>, message: string): Promi
 }
 
 test('create validation: dockerd\'s messages, exit code 125', async () => {
+  const existing = (await ok(['ps', '-aq'])).trim();
   await refused(['-m', '1m', 'busybox'], /Minimum memory limit allowed is 6MB/);
   await refused(['-m', '64m', '--memory-swap', '32m', 'busybox'], /Minimum memoryswap limit should be larger than memory limit, see usage/);
   await refused(['--cpuset-cpus', '99', 'busybox'], /Requested CPUs are not available - requested 99, available: 0-\d+/);
@@ -255,7 +257,7 @@ test('create validation: dockerd\'s messages, exit code 125', async () => {
   await refused(['--restart', 'always', '--rm', 'busybox'], /onflicting options: .*--restart and --rm/);
   await refused(['-p', 'abc', 'busybox'], /invalid/i);
   // Nothing was made.
-  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+  assert.equal((await ok(['ps', '-aq'])).trim(), existing);
 
   // The daemon's own answers, where the CLI refuses first or to check the exact wording.
   await apiRefused({ HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } },
@@ -273,7 +275,7 @@ test('create validation: dockerd\'s messages, exit code 125', async () => {
   await apiRefused({ WorkingDir: 'relative' }, "the working directory 'relative' is invalid, it needs to be an absolute path");
   await apiRefused({ HostConfig: { Memory: 1024 * 1024 } }, 'Minimum memory limit allowed is 6MB');
   await apiRefused({ HostConfig: { NanoCpus: 1e9, CpuQuota: 50000 } }, 'Conflicting options: Nano CPUs and CPU Quota cannot both be set');
-  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+  assert.equal((await ok(['ps', '-aq'])).trim(), existing);
   assert.deepEqual(mismatches, []);
 });
 
