@@ -204,9 +204,15 @@ test('docker cp into a --read-only container is refused; out works', async () =>
 
 test('docker commit with -c CMD, -m, -a: the image runs, sees the changes, history shows it', async () => {
   await ok(['run', '--name', 'to-commit', '--network', 'none', 'busybox', 'sh', '-c', 'echo committed-content > /changed && rm /etc/shadow']);
+  // docker cp out of and into the exited container, too.
+  await ok(['cp', 'to-commit:/changed', join(work, 'changed-out')]);
+  assert.equal(await readFile(join(work, 'changed-out'), 'utf8'), 'committed-content\n');
+  await writeFile(join(work, 'exited-in.txt'), 'into an exited container\n');
+  await ok(['cp', join(work, 'exited-in.txt'), 'to-commit:/exited-in.txt']);
   const id = (await ok(['commit', '-c', 'CMD ["cat","/changed"]', '-m', 'a berth commit', '-a', 'Berth Tester <t@example.com>', 'to-commit', 'committed:v1'])).trim();
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
   assert.equal(await ok(['run', '--rm', '--network', 'none', 'committed:v1']), 'committed-content\n');
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'committed:v1', 'cat', '/exited-in.txt']), 'into an exited container\n');
   const gone = await d.docker(['run', '--rm', '--network', 'none', 'committed:v1', 'ls', '/etc/shadow']);
   assert.notEqual(gone.code, 0, 'a deleted file stays deleted in the committed image');
   const img = JSON.parse(await ok(['image', 'inspect', 'committed:v1']))[0];
