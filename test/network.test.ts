@@ -150,3 +150,18 @@ test('--link on the default bridge writes the linked container into /etc/hosts; 
   assert.equal((await d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'reuse'])).stdout.trim(), ip);
   await d.docker(['rm', '-f', 'reuse']);
 });
+
+test('--network container:<id> shares the namespace; MacAddress from the create body', async () => {
+  // The CLI refuses --mac-address against API 1.41; the API takes Config.MacAddress as in 1.41.
+  const c = await d.request('POST', '/containers/create?name=nsowner', { body: { Image: 'busybox', Cmd: ['sleep', '30'], MacAddress: '02:42:de:ad:be:ef' } });
+  assert.equal(c.status, 201, c.body);
+  const a = await d.docker(['start', 'nsowner']);
+  assert.equal(a.code, 0, a.stderr);
+  const ins = JSON.parse((await d.docker(['inspect', 'nsowner'])).stdout)[0];
+  assert.equal(ins.NetworkSettings.MacAddress, '02:42:de:ad:be:ef');
+  const r = await d.docker(['run', '--rm', '--network', 'container:nsowner', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; ip -4 addr show eth0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /02:42:de:ad:be:ef/);
+  assert.ok(r.stdout.includes(`inet ${ins.NetworkSettings.IPAddress}/24`), r.stdout);
+  await d.docker(['rm', '-f', 'nsowner']);
+});
