@@ -94,6 +94,7 @@ export class TestDaemon {
       const containerd = await d.containerdPid();
       child.kill('SIGKILL');
       if (containerd) try { process.kill(containerd, 'SIGKILL'); } catch { /* gone */ }
+      if (!kept) await run('ip', ['link', 'del', `bt${id}`]);
       throw err;
     }
     return d;
