@@ -138,15 +138,23 @@ test('docker cp of a missing path: "Could not find the file", naming the contain
   const out = join(work, 'out-missing');
   await mkdir(out);
   await writeFile(join(work, marker), 'x\n');
+  const wrong: string[] = [];
   const missing = await d.docker(['cp', `${name}:/no/such/file`, join(out, 'x')]);
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /Could not find the file \/no\/such\/file in container cp-running/);
-  const missingIn = await d.docker(['cp', join(work, marker), `${name}:/no/such/dir/`]);
-  assert.notEqual(missingIn.code, 0);
-  assert.match(missingIn.stderr, /Could not find the file \/no\/such\/dir in container cp-running/);
+  if (missing.code !== 1 || !/Could not find the file \/no\/such\/file in container cp-running\n/.test(missing.stderr)) {
+    wrong.push(`cp out: exit ${missing.code} ${missing.stderr.trim()}`);
+  }
+  // Into a missing directory: the daemon refuses the parent; with a trailing slash the CLI itself does.
+  const missingIn = await d.docker(['cp', join(work, marker), `${name}:/no/such/dir/f`]);
+  if (missingIn.code === 0 || !/Could not find the file \/no\/such\/dir in container cp-running\n/.test(missingIn.stderr)) {
+    wrong.push(`cp in: exit ${missingIn.code} ${missingIn.stderr.trim()}`);
+  }
+  const missingDir = await d.docker(['cp', join(work, marker), `${name}:/no/such/dir/`]);
+  if (missingDir.code === 0 || !/no such directory/.test(missingDir.stderr)) wrong.push(`cp in (dir/): exit ${missingDir.code} ${missingDir.stderr.trim()}`);
   const api = await d.request('GET', `/containers/${name}/archive?path=${encodeURIComponent('/no/such/file')}`);
-  assert.equal(api.status, 404);
-  assert.equal(api.json().message, 'Could not find the file /no/such/file in container cp-running');
+  if (api.status !== 404 || api.json().message !== 'Could not find the file /no/such/file in container cp-running') wrong.push(`GET archive: ${api.status} ${api.body.trim()}`);
+  const head = await d.request('HEAD', `/containers/${name}/archive?path=${encodeURIComponent('/no/such/file')}`);
+  if (head.status !== 404) wrong.push(`HEAD archive: ${head.status}`);
+  assert.deepEqual(wrong, []);
 });
 
 test('HEAD /containers/{id}/archive: X-Docker-Container-Path-Stat, resolved in the container', async () => {
