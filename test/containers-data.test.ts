@@ -86,6 +86,36 @@ test('docker cp into and out of a stopped (created) container: file, directory, 
   await ok(['rm', name]);
 });
 
+test('docker cp with a container that is not running: its symlinks to /etc stay inside it', async () => {
+  const name = 'cp-stopped';
+  await ok(['create', '--name', name, '--network', 'none', 'busybox', 'true']);
+  // Put absolute and relative links to /etc into the container with docker cp itself.
+  const links = join(work, 'links');
+  await mkdir(join(links, 'x', 'y'), { recursive: true });
+  await run('ln', ['-s', '/etc', join(links, 'hostetc')]);
+  await run('ln', ['-s', '../../../../../../../etc', join(links, 'x', 'y', 'up')]);
+  await ok(['cp', `${links}/.`, `${name}:/`]);
+  const marker = `berth-cp-stopped-${process.pid}-${Date.now()}`;
+  await writeFile(join(work, marker), 'stopped container\n');
+  await ok(['cp', join(work, marker), `${name}:/hostetc/`]);
+  await ok(['cp', join(work, marker), `${name}:/x/y/up/${marker}.rel`]);
+  assert.equal(await exists(join('/etc', marker)), false, 'docker cp wrote the host\'s /etc');
+  assert.equal(await exists(join('/etc', `${marker}.rel`)), false, 'docker cp wrote the host\'s /etc through ..');
+  const out = join(work, 'out-stopped');
+  await mkdir(out);
+  await ok(['cp', `${name}:/hostetc/passwd`, join(out, 'abs')]);
+  await ok(['cp', `${name}:/x/y/up/passwd`, join(out, 'rel')]);
+  const busyboxPasswd = 'root:x:0:0:root:/root:/bin/sh\n';
+  assert.ok((await readFile(join(out, 'abs'), 'utf8')).startsWith(busyboxPasswd), 'the container\'s passwd');
+  assert.ok((await readFile(join(out, 'rel'), 'utf8')).startsWith(busyboxPasswd), 'the container\'s passwd');
+  // The files landed in the container's own /etc.
+  await ok(['cp', `${name}:/etc/${marker}`, join(out, 'back')]);
+  assert.equal(await readFile(join(out, 'back'), 'utf8'), 'stopped container\n');
+  await ok(['cp', `${name}:/etc/${marker}.rel`, join(out, 'back-rel')]);
+  assert.equal(await readFile(join(out, 'back-rel'), 'utf8'), 'stopped container\n');
+  await ok(['rm', name]);
+});
+
 test('docker cp with a running container; symlinks resolve inside the container, never on the host', async () => {
   const name = 'cp-running';
   await ok(['run', '-d', '--name', name, '--network', 'none', 'busybox', 'sh', '-c', `${PREPARE} && touch /ready && exec sleep 300`]);
