@@ -30,6 +30,8 @@ import { HealthMonitor, probeCommand } from './health.js';
 /** What the container service needs from images and layers. */
 export interface ImageSource {
   resolve(name: string): { id: string; config: ImageConfig; topLayer?: string };
+  /** The image an image was built or committed from, if known. */
+  parentOf?(id: string): string | undefined;
 }
 
 export interface LayerSource {
@@ -639,7 +641,9 @@ export class ContainerService {
 
   async #signal(c: Container, sig: number, all = false): Promise<void> {
     await this.#d.runtime.kill(c.ID, sig, all).catch((err: unknown) => {
-      if (!(err instanceof NotFound)) throw err;
+      // A task that has just exited (its shim going away) needs no signal, as dockerd sees it.
+      if (err instanceof NotFound || /ttrpc: closed|process already finished|not running/.test(errorMessage(err))) return;
+      throw err;
     });
     this.#event(c, 'kill', { signal: String(sig) });
     // A frozen process cannot act on a signal: thaw it, as dockerd does.
@@ -741,7 +745,7 @@ export class ContainerService {
   /** HEAD /containers/{id}/archive. */
   async statPath(ref: string, path: string): Promise<ContainerPathStat> {
     const c = this.get(ref);
-    const { value, release } = await this.#withRoot(c, (root) => statPath(root, path, c.ID));
+    const { value, release } = await this.#withRoot(c, (root) => statPath(root, path, ref));
     release();
     return value;
   }
@@ -749,7 +753,7 @@ export class ContainerService {
   /** GET /containers/{id}/archive (`docker cp` out). */
   async archive(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
     const c = this.get(ref);
-    const { value, release } = await this.#withRoot(c, (root) => archivePath(root, path, c.ID));
+    const { value, release } = await this.#withRoot(c, (root) => archivePath(root, path, ref));
     for (const ev of ['end', 'close', 'error']) value.tar.once(ev, release);
     this.#event(c, 'archive-path');
     return value;
@@ -759,7 +763,7 @@ export class ContainerService {
   async extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     const c = this.get(ref);
     if (c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
-    const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, opts, c.ID));
+    const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, opts, ref));
     release();
     this.#event(c, 'extract-to-dir');
   }
@@ -907,7 +911,8 @@ export class ContainerService {
         ...(o.config ? { config: o.config } : {}),
         changes: o.changes, author: o.author, comment: o.comment, repo: o.repo, tag: o.tag,
       });
-      this.#event(c, 'commit', { comment: o.comment, imageID: id, imageRef: o.repo ? `${o.repo}:${o.tag || 'latest'}` : '' });
+      const familiar = o.repo.replace(/^docker\.io\/(library\/)?/, '');
+      this.#event(c, 'commit', { comment: o.comment, imageID: id, imageRef: o.repo ? `${familiar}:${o.tag || 'latest'}` : '' });
       return { Id: id };
     } finally {
       if (pause) await this.#d.runtime.resume(c.ID).catch((err: unknown) => this.#d.log.error({ err, container: c.ID }, 'resuming after commit failed'));
@@ -1042,7 +1047,10 @@ export class ContainerService {
     const f = opts.filters;
     f.validate(['id', 'name', 'label', 'status', 'ancestor', 'before', 'since', 'exited', 'health', 'network', 'volume', 'publish', 'expose', 'isolation', 'is-task']);
     for (const v of f.get('status')) {
-      if (!['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'].includes(v)) throw new InvalidParameter(`Unrecognised filter value for status: ${v}`);
+      if (!['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'].includes(v)) throw new InvalidParameter(`invalid filter 'status=${v}'`);
+    }
+    for (const v of f.get('exited')) {
+      if (!/^-?\d+$/.test(v)) throw new InvalidParameter(`strconv.Atoi: parsing "${v}": invalid syntax`);
     }
     for (const v of f.get('health')) {
       if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw new InvalidParameter(`Unrecognised filter value for health: ${v}`);
@@ -1076,8 +1084,14 @@ export class ContainerService {
     }));
   }
 
+  /** The ancestor filter: the image itself or any image built on it, as dockerd walks parents. */
   #imageIs(name: string, id: string): boolean {
-    try { return this.#d.images.resolve(name).id === id; } catch { return false; }
+    let ancestor: string;
+    try { ancestor = this.#d.images.resolve(name).id; } catch { return false; }
+    for (let cur: string | undefined = id, n = 0; cur && n < 1000; cur = this.#d.images.parentOf?.(cur), n++) {
+      if (cur === ancestor) return true;
+    }
+    return false;
   }
 
   async inspect(ref: string, graph: (c: Container) => Promise<{ Name: string; Data: Record<string, string> | null }>, size = false) {

@@ -141,7 +141,7 @@ export class Daemon {
       });
       containers = await openContainers({
         dataRoot: config.dataRoot,
-        images: { resolve: (n) => images.service.resolve(n) },
+        images: { resolve: (n) => images.service.resolve(n), parentOf: (id) => images.service.stores.images.get(id)?.parent },
         layers: {
           driverName: images.driver.name,
           createRW: async (id, parent) => { await layerStore.createRW(id, parent, (root) => setupInitLayer(root)); },
