@@ -4,6 +4,8 @@ import type { Engine } from './engines.js';
 import { request } from './http.js';
 import { sleep } from './proc.js';
 import { bigImage, busyboxArchive, manyImages } from './fixtures.js';
+import { distributionScenarios } from './distribution.js';
+import { containerScenarios } from './containers.js';
 
 /** One measurement: the value reported, and optionally its parts (e.g. RSS per process). */
 export interface Sample {
@@ -171,6 +173,8 @@ export const scenarios: Scenario[] = [
       return { value: performance.now() - t0 };
     },
   },
+  ...containerScenarios,
+  ...distributionScenarios,
 ];
 
 function env(e: Engine, ctx: Context): Record<string, string> {
