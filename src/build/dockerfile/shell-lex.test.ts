@@ -32,6 +32,8 @@ test('${VAR:-word} and ${VAR:+word}, nested', () => {
   assert.equal(word('${NOPE:-$SHELL}'), 'bash');
   assert.equal(word('${NOPE:-${PWD:+x}y}'), 'xy');
   assert.equal(word('${NOPE:-a b}'), 'a b');
+  assert.equal(word('${PWD?x}${PWD:?x}'), '/home/home');
+  assert.equal(word('${EMPTY?x}'), '');
 });
 
 test('substitution syntax errors carry dockerd\'s words', () => {
@@ -44,6 +46,11 @@ test('substitution syntax errors carry dockerd\'s words', () => {
     ['${PWD-x}', "missing ':' in substitution"],
     ['${PWD:-x', "syntax error: missing '}'"],
     ['${PWD:=x}', 'unsupported modifier (=) in substitution'],
+    ['${NOPE?}', 'NOPE: is not allowed to be unset'],
+    ['${NOPE?need it}', 'NOPE: need it'],
+    ['${NOPE:?}', 'NOPE: is not allowed to be unset'],
+    ['${EMPTY:?}', 'EMPTY: is not allowed to be empty'],
+    ['${EMPTY:?set $SHELL}', 'EMPTY: set bash'],
     ["'abc", 'unexpected end of statement while looking for matching single-quote'],
     ['"abc', 'unexpected end of statement while looking for matching double-quote'],
   ];

@@ -1,9 +1,10 @@
 /**
  * Variable substitution in Dockerfile words, as dockerd 20.10's shell lexer does it
  * (buildkit v0.8 frontend/dockerfile/shell). A "word" is one instruction argument as the parser
- * left it; processing it expands `$VAR`, `${VAR}`, `${VAR:-word}` and `${VAR:+word}`, removes
- * quotes and escape characters, and (for processWords) splits the result into words.
- * The environment is a list of `KEY=value` strings, later entries winning.
+ * left it; processing it expands `$VAR`, `${VAR}`, `${VAR:-word}`, `${VAR:+word}`,
+ * `${VAR?msg}` and `${VAR:?msg}`, removes quotes and escape characters, and (for processWords)
+ * splits the result into words. The environment is a list of `KEY=value` strings, later
+ * entries winning.
  */
 import { InvalidParameter } from '../../lib/errors.js';
 import type { EscapeToken } from './parser.js';
@@ -156,21 +157,37 @@ class Scan {
     const name = this.name();
     const ch = this.next();
     if (ch === '}') return this.#env.get(name) ?? '';
+    if (ch === '?') {
+      const word = this.wordUntilBrace();
+      const value = this.#env.get(name);
+      if (value === undefined) throw new Error(`${name}: ${word || 'is not allowed to be unset'}`);
+      return value;
+    }
     if (ch === ':') {
       const modifier = this.next();
-      let word: string;
-      try {
-        word = this.processStopOn('}').word;
-      } catch (err) {
-        if (this.peek() === EOF) throw new Error("syntax error: missing '}'");
-        throw err;
-      }
-      const value = this.#env.get(name) ?? '';
+      const word = this.wordUntilBrace();
+      const found = this.#env.get(name);
+      const value = found ?? '';
       if (modifier === '+') return value !== '' ? word : value;
       if (modifier === '-') return value === '' ? word : value;
+      if (modifier === '?') {
+        if (found === undefined) throw new Error(`${name}: ${word || 'is not allowed to be unset'}`);
+        if (value === '') throw new Error(`${name}: ${word || 'is not allowed to be empty'}`);
+        return value;
+      }
       throw new Error(`unsupported modifier (${modifier}) in substitution`);
     }
     throw new Error("missing ':' in substitution");
+  }
+
+  /** The word of `${name:-word}` up to the closing brace, itself expanded. */
+  wordUntilBrace(): string {
+    try {
+      return this.processStopOn('}').word;
+    } catch (err) {
+      if (this.peek() === EOF) throw new Error("syntax error: missing '}'");
+      throw err;
+    }
   }
 
   /** A variable name: letters, digits and `_`; or a run of digits; or one special parameter. */
