@@ -55,6 +55,17 @@ test('line continuations join lines; comments and blank lines inside are skipped
   ]);
 });
 
+test('an escaped escape character at the end of a line does not continue it', () => {
+  assert.deepEqual(brief('RUN echo \\\\\nRUN b\n'), [
+    ['run', ['echo \\\\'], false, 1, 1],
+    ['run', ['b'], false, 2, 2],
+  ]);
+  // A lone escape on the last line makes an empty instruction, which dockerd then reports
+  // as an unknown instruction.
+  assert.deepEqual(brief('RUN a\n\\\n'), [['run', ['a'], false, 1, 1], ['', [], false, 2, 2]]);
+  assert.deepEqual(brief('RUN a \\\n\\\nb\n'), [['run', ['a b'], false, 1, 3]]);
+});
+
 test('a continuation at the end of the file ends the instruction; CRLF and BOM are accepted', () => {
   assert.deepEqual(brief('\ufeffFROM a\r\nRUN x \\\r\n  y \\'), [
     ['from', ['a'], false, 1, 1],

@@ -55,7 +55,8 @@ class LineError extends Error {}
 
 class Directives {
   escape: EscapeToken = '\\';
-  continuation = /\\[ \t]*$/;
+  // The escape token last on a line continues it, unless it is itself escaped (`\\`).
+  continuation = /([^\\])\\[ \t]*$|^\\[ \t]*$/;
   syntax: string | undefined;
   #done = false;
   readonly #seen = new Set<string>();
@@ -80,7 +81,7 @@ class Directives {
       throw new LineError(`invalid escape token '${value}' does not match \` or \\`);
     }
     this.escape = value;
-    this.continuation = value === '`' ? /`[ \t]*$/ : /\\[ \t]*$/;
+    this.continuation = value === '`' ? /([^`])`[ \t]*$|^`[ \t]*$/ : /([^\\])\\[ \t]*$|^\\[ \t]*$/;
   }
 }
 
@@ -118,7 +119,7 @@ export function parseDockerfile(content: string | Buffer, name = 'Dockerfile'): 
     return isComment(token) ? '' : token;
   };
   const trimContinuation = (line: string): [string, boolean] => {
-    if (d.continuation.test(line)) return [line.replace(d.continuation, ''), false];
+    if (d.continuation.test(line)) return [line.replace(d.continuation, '$1'), false];
     return [line, true];
   };
 
