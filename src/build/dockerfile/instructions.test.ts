@@ -26,18 +26,18 @@ test('stages: names, indexes, --platform, meta args before the first FROM', () =
   const df = stages(
     'ARG BASE=busybox\nARG TAG\nFROM --platform=linux/amd64 $BASE:${TAG:-latest} AS Build\nRUN x\nfrom scratch\nCOPY --from=build /a /b\n',
   );
-  assert.deepEqual(df.metaArgs.map((a) => [a.key, a.value]), [['BASE', 'busybox'], ['TAG', undefined]]);
+  assert.deepEqual(df.metaArgs.map((a) => a.args), [[{ key: 'BASE', value: 'busybox' }], [{ key: 'TAG' }]]);
   assert.deepEqual(df.stages.map((s) => [s.index, s.name, s.baseName, s.platform, s.commands.length, s.startLine]), [
     [0, 'build', '$BASE:${TAG:-latest}', 'linux/amd64', 1, 3],
     [1, '', 'scratch', '', 1, 5],
   ]);
   const lex = new ShellLex();
   const meta = ['BASE=busybox'];
-  assert.deepEqual(expandFrom(df.stages[0]!, (w) => lex.processWord(w, meta)), {
+  assert.deepEqual(expandFrom(df.stages[0]!, lex, meta), {
     baseName: 'busybox:latest',
     platform: 'linux/amd64',
   });
-  assert.throws(() => expandFrom(stages('FROM $NOTHING\n').stages[0]!, (w) => lex.processWord(w, [])), {
+  assert.throws(() => expandFrom(stages('FROM $NOTHING\n').stages[0]!, lex, []), {
     name: 'InvalidParameter',
     message: 'base name ($NOTHING) should not be blank',
   });
@@ -87,9 +87,11 @@ test('ENV and LABEL pairs, both forms, and their errors', () => {
 });
 
 test('ARG, USER, WORKDIR, STOPSIGNAL, MAINTAINER, EXPOSE, VOLUME', () => {
-  assert.deepEqual(strip(only('ARG v=1=2')), { kind: 'ARG', key: 'v', value: '1=2' });
-  assert.deepEqual(strip(only('ARG v=')), { kind: 'ARG', key: 'v', value: '' });
-  fails('ARG a b', 'ARG requires exactly one argument');
+  assert.deepEqual(strip(only('ARG v=1=2')), { kind: 'ARG', args: [{ key: 'v', value: '1=2' }] });
+  assert.deepEqual(strip(only('ARG v= w x="a b"')), {
+    kind: 'ARG', args: [{ key: 'v', value: '' }, { key: 'w' }, { key: 'x', value: '"a b"' }],
+  });
+  fails('ARG', 'ARG requires at least one argument');
   fails('ARG =x', 'ARG names can not be blank');
   assert.deepEqual(strip(only('USER 1000:1000')), { kind: 'USER', user: '1000:1000' });
   fails('USER', 'USER requires exactly one argument');
@@ -110,7 +112,7 @@ test('COPY and ADD with their flags', () => {
     kind: 'COPY', sources: ['a', 'b'], dest: '/dst/', from: 'build', chown: '1:2', chmod: '',
   });
   assert.deepEqual(strip(only('ADD ["a b", "/x"]')), { kind: 'ADD', sources: ['a b'], dest: '/x', chown: '', chmod: '' });
-  fails('COPY a', 'COPY requires at least two arguments, but only one was provided. Destination could not be determined');
+  fails('COPY a', 'COPY requires at least two arguments, but only one was provided. Destination could not be determined.');
   fails('ADD --from=x a b', 'Unknown flag: from');
   fails('COPY --from=a --from=b x y', 'Duplicate flag specified: from');
 });
@@ -159,9 +161,8 @@ test('--target keeps the stages up to the named one', () => {
 
 test('expandInstruction substitutes only where the builder does', () => {
   const lex = new ShellLex();
-  const env = ['D=/data', 'U=app', 'P=8080'];
-  const x = (w: string) => lex.processWord(w, env);
-  const e = (line: string) => strip(expandInstruction(only(line), x));
+  const env = ['D=/data', 'U=app', 'P=8080', 'PORTS=80  443/udp'];
+  const e = (line: string) => strip(expandInstruction(only(line), lex, env));
   assert.deepEqual(e('ENV ${U}_HOME="$D/x y"'), { kind: 'ENV', env: [{ key: 'app_HOME', value: '/data/x y' }] });
   assert.deepEqual(e('COPY --chown=$U:$U "$D/a" ${D}/'), {
     kind: 'COPY', sources: ['/data/a'], dest: '/data/', from: '', chown: 'app:app', chmod: '',
@@ -174,10 +175,11 @@ test('expandInstruction substitutes only where the builder does', () => {
   assert.deepEqual(e('COPY ["$D/a b", "${D}/"]'), { kind: 'COPY', sources: ['/data/a b'], dest: '/data/', from: '', chown: '', chmod: '' });
   assert.deepEqual(e('WORKDIR $D/w'), { kind: 'WORKDIR', path: '/data/w' });
   assert.deepEqual(e('EXPOSE $P/tcp'), { kind: 'EXPOSE', ports: ['8080/tcp'] });
+  assert.deepEqual(e('EXPOSE $PORTS 22'), { kind: 'EXPOSE', ports: ['80', '443/udp', '22'] });
   assert.deepEqual(e('VOLUME $D'), { kind: 'VOLUME', volumes: ['/data'] });
   assert.deepEqual(e('USER $U'), { kind: 'USER', user: 'app' });
   assert.deepEqual(e('LABEL k=$U'), { kind: 'LABEL', labels: [{ key: 'k', value: 'app' }] });
-  assert.deepEqual(e('ARG X=$D'), { kind: 'ARG', key: 'X', value: '/data' });
+  assert.deepEqual(e('ARG X=$D ${U}_Y'), { kind: 'ARG', args: [{ key: 'X', value: '/data' }, { key: 'app_Y' }] });
   assert.deepEqual(e('STOPSIGNAL ${S:-SIGTERM}'), { kind: 'STOPSIGNAL', signal: 'SIGTERM' });
   assert.deepEqual(e('RUN echo $D'), { kind: 'RUN', cmdLine: ['echo $D'], prependShell: true });
   assert.deepEqual(e('ONBUILD COPY $D /x'), { kind: 'ONBUILD', expression: 'COPY $D /x' });

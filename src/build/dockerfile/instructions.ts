@@ -7,6 +7,7 @@
  */
 import { InvalidParameter } from '../../lib/errors.js';
 import { DockerfileParseError, type Node, type ParseResult } from './parser.js';
+import type { ShellLex } from './shell-lex.js';
 
 export interface Source {
   /** The logical line as written (continuations joined). */
@@ -18,6 +19,12 @@ export interface Source {
 export interface KeyValue {
   key: string;
   value: string;
+}
+
+/** One name of an ARG instruction, with its default when it has one. */
+export interface ArgDefinition {
+  key: string;
+  value?: string;
 }
 
 /** RUN, CMD and ENTRYPOINT: a JSON array is run as is, anything else through the SHELL. */
@@ -43,7 +50,7 @@ export type Instruction = Source &
     | ({ kind: 'RUN' } & CommandLine)
     | ({ kind: 'CMD' } & CommandLine)
     | ({ kind: 'ENTRYPOINT' } & CommandLine)
-    | { kind: 'ARG'; key: string; value?: string }
+    | { kind: 'ARG'; args: ArgDefinition[] }
     | { kind: 'EXPOSE'; ports: string[] }
     | { kind: 'USER'; user: string }
     | { kind: 'WORKDIR'; path: string }
@@ -124,7 +131,7 @@ class Flags {
 const atLeastOne = (c: string) => new Error(`${c} requires at least one argument`);
 const exactlyOne = (c: string) => new Error(`${c} requires exactly one argument`);
 const noDestination = (c: string) =>
-  new Error(`${c} requires at least two arguments, but only one was provided. Destination could not be determined`);
+  new Error(`${c} requires at least two arguments, but only one was provided. Destination could not be determined.`);
 
 function keyValues(args: string[], cmd: string): KeyValue[] {
   if (args.length === 0) throw atLeastOne(cmd);
@@ -300,12 +307,14 @@ export function parseInstruction(node: Node): Instruction | Stage {
       if (a.length !== 1) throw exactlyOne('STOPSIGNAL');
       return { ...src, kind: 'STOPSIGNAL', signal: a[0] as string };
     case 'arg': {
-      if (a.length !== 1) throw exactlyOne('ARG');
-      const arg = a[0] as string;
-      const eq = arg.indexOf('=');
-      if (eq < 0) return { ...src, kind: 'ARG', key: arg };
-      if (eq === 0) throw new Error('ARG names can not be blank');
-      return { ...src, kind: 'ARG', key: arg.slice(0, eq), value: arg.slice(eq + 1) };
+      if (a.length === 0) throw atLeastOne('ARG');
+      const args = a.map((arg): ArgDefinition => {
+        const eq = arg.indexOf('=');
+        if (eq < 0) return { key: arg };
+        if (eq === 0) throw new Error('ARG names can not be blank');
+        return { key: arg.slice(0, eq), value: arg.slice(eq + 1) };
+      });
+      return { ...src, kind: 'ARG', args };
     }
     case 'shell': {
       plain();
@@ -359,16 +368,19 @@ export function selectTarget(stages: Stage[], target: string): Stage[] {
   return stages.slice(0, i + 1);
 }
 
-/** Expands one word, e.g. `(w) => lex.processWord(w, env)`. */
-export type Expander = (word: string) => string;
+/** The environment variables are expanded with: `KEY=value` strings, later ones winning. */
+export type Env = Iterable<string> | ReadonlyMap<string, string>;
 
 /**
  * The instruction with variables substituted where the classic builder substitutes them:
- * ENV and LABEL keys and values, ARG values, ADD/COPY sources, destination and --chown,
- * WORKDIR, EXPOSE, VOLUME, USER and STOPSIGNAL. Other instructions come back unchanged.
+ * ENV and LABEL keys and values, ARG names and defaults, ADD/COPY sources, destination and
+ * --chown, WORKDIR, VOLUME, USER and STOPSIGNAL word by word; EXPOSE word to words (`EXPOSE
+ * $PORTS` with PORTS="80 443" gives two ports). Other instructions come back unchanged.
+ * Throws InvalidParameter (`failed to process "...": ...`) on a bad substitution.
  */
-export function expandInstruction<T extends Instruction>(instr: T, expand: Expander): T {
-  const kv = (pairs: KeyValue[]) => pairs.map((p) => ({ key: expand(p.key), value: expand(p.value) }));
+export function expandInstruction<T extends Instruction>(instr: T, lex: ShellLex, env: Env): T {
+  const x = (w: string) => lex.processWord(w, env);
+  const kv = (pairs: KeyValue[]) => pairs.map((p) => ({ key: x(p.key), value: x(p.value) }));
   const i = instr as Instruction;
   switch (i.kind) {
     case 'ENV':
@@ -376,32 +388,35 @@ export function expandInstruction<T extends Instruction>(instr: T, expand: Expan
     case 'LABEL':
       return { ...i, labels: kv(i.labels) } as T;
     case 'ARG':
-      return (i.value === undefined ? { ...i } : { ...i, value: expand(i.value) }) as T;
+      return {
+        ...i,
+        args: i.args.map((d) => (d.value === undefined ? { key: x(d.key) } : { key: x(d.key), value: x(d.value) })),
+      } as T;
     case 'ADD':
     case 'COPY':
-      return { ...i, chown: expand(i.chown), sources: i.sources.map(expand), dest: expand(i.dest) } as T;
+      return { ...i, chown: x(i.chown), sources: i.sources.map(x), dest: x(i.dest) } as T;
     case 'WORKDIR':
-      return { ...i, path: expand(i.path) } as T;
+      return { ...i, path: x(i.path) } as T;
     case 'EXPOSE':
-      return { ...i, ports: i.ports.map(expand) } as T;
+      return { ...i, ports: i.ports.flatMap((p) => lex.processWords(p, env)) } as T;
     case 'VOLUME':
-      return { ...i, volumes: i.volumes.map(expand) } as T;
+      return { ...i, volumes: i.volumes.map(x) } as T;
     case 'USER':
-      return { ...i, user: expand(i.user) } as T;
+      return { ...i, user: x(i.user) } as T;
     case 'STOPSIGNAL':
-      return { ...i, signal: expand(i.signal) } as T;
+      return { ...i, signal: x(i.signal) } as T;
     default:
       return instr;
   }
 }
 
 /**
- * FROM's image name and platform, expanded with the meta args (`expand` sees only ARGs
- * declared before the first FROM). An empty result is refused as dockerd refuses it.
+ * FROM's image name and platform, expanded with the meta args only (the ARGs declared
+ * before the first FROM, with their build-arg values). An empty name is refused as dockerd does.
  */
-export function expandFrom(stage: Stage, expand: Expander): { baseName: string; platform: string } {
-  const platform = stage.platform === '' ? '' : expand(stage.platform);
-  const baseName = expand(stage.baseName);
+export function expandFrom(stage: Stage, lex: ShellLex, metaEnv: Env): { baseName: string; platform: string } {
+  const platform = stage.platform === '' ? '' : lex.processWord(stage.platform, metaEnv);
+  const baseName = lex.processWord(stage.baseName, metaEnv);
   if (baseName === '') throw new InvalidParameter(`base name (${stage.baseName}) should not be blank`);
   return { baseName, platform };
 }
