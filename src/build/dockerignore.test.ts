@@ -72,11 +72,12 @@ test('exceptions: the last matching pattern wins', () => {
   assert.equal(new PatternMatcher(['*.md']).exclusions, false);
   assert.equal(matches('.', ['*']), false, 'the root itself is never excluded');
   assert.equal(matches('./a', ['a']), true);
+  assert.equal(matches('a/b', ['*', '!/a/./b']), false, 'an exception given directly is cleaned too');
 });
 
 test('bad patterns are refused with dockerd\'s words', () => {
   assert.throws(() => new PatternMatcher(['!']), { name: 'InvalidParameter', message: 'illegal exclusion pattern: "!"' });
-  for (const bad of ['[', '[]', 'a[-b]', '[a-]', 'x\\', '[a']) {
+  for (const bad of ['[', '[]', '[^]', 'a[-b]', '[a-]', 'x\\', '[a']) {
     assert.throws(() => new PatternMatcher([bad]), { name: 'InvalidParameter', message: 'syntax error in pattern' }, bad);
   }
   assert.doesNotThrow(() => new PatternMatcher(['[\\]]', '[a\\-z]', '   ']));

@@ -130,7 +130,7 @@ export class PatternMatcher {
         if (p.length === 1) throw new InvalidParameter('illegal exclusion pattern: "!"');
         exclusion = true;
         exclusions = true;
-        p = p.slice(1);
+        p = cleanPath(p.slice(1)).replace(/^\//, '');
       }
       checkSyntax(p);
       this.#patterns.push({ cleaned: p, exclusion, dirs: p.split('/').length });
