@@ -73,8 +73,10 @@ export class ApiServer {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });
-    server.on('clientError', (_err, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // As Go's server: 431 for headers over the limit, 400 for anything else unparsable.
+      const head = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${head}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${head.slice(4)}`);
       else socket.destroy();
     });
     if (l.kind === 'unix') {
@@ -131,7 +133,7 @@ export class ApiServer {
     try {
       const found = match(this.#routes, method, path);
       if (!found) {
-        this.#send(res, method, new Reply(404, { message: 'page not found' }));
+        this.#send(raw, res, method, new Reply(404, { message: 'page not found' }));
         return;
       }
       checkVersion(version);
@@ -164,7 +166,7 @@ export class ApiServer {
         });
         return;
       }
-      this.#send(res, method, result instanceof Reply ? result : new Reply(200, result ?? null));
+      this.#send(raw, res, method, result instanceof Reply ? result : new Reply(200, result ?? null));
     } catch (err) {
       if (takenOver) {
         this.#opts.log.error({ err: errorMessage(err), path }, 'error on a hijacked connection');
@@ -176,15 +178,21 @@ export class ApiServer {
         res.destroy();
         return;
       }
-      this.#send(res, method, new Reply(status, { message: errorMessage(err) }));
+      this.#send(raw, res, method, new Reply(status, { message: errorMessage(err) }));
     } finally {
       this.#opts.log.debug({ method, url: raw.url, status: res.statusCode,
         ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'api request');
     }
   }
 
-  #send(res: ServerResponse, method: string, reply: Reply): void {
+  #send(raw: IncomingMessage, res: ServerResponse, method: string, reply: Reply): void {
     const { status, body, headers } = reply;
+    // A body left unread (refused as too large, or never needed) would be parsed as the next
+    // request on a kept-alive connection: close it instead, as Go's server does.
+    if (!raw.complete) {
+      res.shouldKeepAlive = false;
+      res.once('finish', () => raw.socket.destroySoon?.());
+    }
     const noBody = status === 204 || status === 304 || body === undefined;
     const payload = noBody ? '' : typeof body === 'string' ? body : JSON.stringify(body) + '\n';
     const h: Record<string, string | number> = { ...headers };

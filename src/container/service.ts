@@ -21,6 +21,7 @@ import { resourcesOf } from './spec/index.js';
 import type { ExecTarget } from './exec.js';
 import { DetachScanner, parseDetachKeys } from './detach.js';
 import { RestartManager } from './restart.js';
+import { checkCreateBody, checkHostConfig } from './body.js';
 import { oomKills } from './oom.js';
 import { top, type TopResult } from './top.js';
 import { StatsSampler, emptyCpuStats } from '../stats/index.js';
@@ -172,6 +173,7 @@ export class ContainerService {
 
   async create(body: CreateBody, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw new InvalidParameter('config cannot be empty in order to create a container');
+    checkCreateBody(body);
     if (name !== undefined && name !== '' && !VALID_NAME.test(name)) {
       throw new InvalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -860,6 +862,7 @@ export class ContainerService {
    */
   async update(ref: string, body: HostConfig): Promise<{ Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw new InvalidParameter('update config cannot be empty');
+    checkHostConfig(body);
     const c = this.get(ref);
     if (c.State.Status === 'removing' || c.State.Status === 'dead') {
       throw new Conflict(`Cannot update container ${c.ID}: container is marked for removal and cannot be "update"`);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import type { Container } from '../container/container.js';
 import type { NetworkProvider } from '../container/ports.js';
 import { Conflict, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import type { EndpointSettings, NetworkSettings } from '../types/container.js';
+import { writeJsonAtomic } from '../lib/atomic.js';
 
 /**
  * The default bridge network: a Linux bridge (config `-b`, else `berth0`) addressed from `--bip`
@@ -153,12 +154,19 @@ export function bridgeNetworks(o: BridgeOptions): Networks {
     ];
   }
 
-  const save = async () => {
-    await mkdir(join(o.dataRoot, 'network'), { recursive: true });
-    await writeFile(`${stateFile}.tmp`, JSON.stringify(state));
-    await rename(`${stateFile}.tmp`, stateFile);
+  // Saves are atomic (unique temp file, fsync, rename) and run one at a time, each writing
+  // the state as it is then: concurrent requests never interleave two writes.
+  let saving: Promise<void> = Promise.resolve();
+  const save = (): Promise<void> => {
+    saving = saving.catch(() => {}).then(async () => {
+      await mkdir(join(o.dataRoot, 'network'), { recursive: true });
+      await writeJsonAtomic(stateFile, state);
+    });
+    return saving;
   };
-  const load = async (): Promise<State> => {
+  let loading: Promise<State> | undefined;
+  const load = (): Promise<State> => (loading ??= loadOnce());
+  const loadOnce = async (): Promise<State> => {
     if (state) return state;
     const text = await readFile(stateFile, 'utf8').catch(() => '');
     state = text ? JSON.parse(text) as State : { networkId: randomBytes(32).toString('hex'), allocations: {} };
