@@ -6,7 +6,7 @@ test('wrong JSON types in a create body are refused with Go decoder wording', ()
   assert.throws(() => checkCreateBody([]), { message: 'json: cannot unmarshal array into Go value of type container.Config' });
   assert.throws(() => checkCreateBody({ Image: 5 }), { message: 'json: cannot unmarshal number into Go struct field Config.Image of type string' });
   assert.throws(() => checkCreateBody({ Image: 'b', Env: [5] }), { message: 'json: cannot unmarshal number into Go struct field Config.Env of type string' });
-  assert.throws(() => checkCreateBody({ Image: 'b', HostConfig: [] }), /into Go value of type container.HostConfig/);
+  assert.throws(() => checkCreateBody({ Image: 'b', HostConfig: [] }), /Go struct field Config.HostConfig of type struct/);
   assert.throws(() => checkCreateBody({ Image: 'b', HostConfig: { Memory: 'x' } }), /HostConfig.Memory of type int64/);
   assert.throws(() => checkCreateBody({ Image: 'b', HostConfig: { CpuShares: 1e400 } }), /HostConfig.CpuShares of type int64/);
   assert.throws(() => checkHostConfig({ RestartPolicy: { Name: 5 } }), /RestartPolicy.Name of type string/);
