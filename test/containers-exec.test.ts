@@ -1,0 +1,144 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { TestDaemon, ROOT, run } from './harness.js';
+
+/**
+ * Issue 4 with the real docker CLI: `docker exec` streams, exit codes, user/env/workdir,
+ * stdin, detached execs, errors, privileged execs, exec inspect, exec events and `exec -it`.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let d: TestDaemon;
+const started = new Date();
+
+before(async () => {
+  d = await TestDaemon.start();
+  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+after(async () => {
+  const ev = await d.docker(['events', '--since', String(Math.floor(started.getTime() / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter', 'type=container', '--format', '{{.ID}}']);
+  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  const known = [...new Set([...ids, ...ev.stdout.trim().split('\n').filter(Boolean)])];
+  const problems: string[] = [];
+  for (const id of ids) {
+    const r = await d.docker(['rm', '-f', id]);
+    if (r.code !== 0) problems.push(`docker rm -f ${id}: ${r.stderr}`);
+  }
+  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
+  if (tasks.stdout.trim()) problems.push(`containerd tasks left: ${tasks.stdout.trim()}`);
+  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
+  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) problems.push(`FIFO left: ${f}`);
+  problems.push(...await d.cleanup());
+  for (const ctl of ['memory', 'pids', 'cpu']) {
+    const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);
+    for (const n of left.filter((n) => known.some((id) => n.startsWith(id)))) problems.push(`${ctl} cgroup left: ${n}`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+async function ok(args: string[], opts: { input?: string } = {}): Promise<string> {
+  const r = await d.docker(args, opts);
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const NET = ['--network', 'none'];
+
+/**
+ * Runs `cmd` under `script` so the docker CLI sees a terminal; `writes` are sent to its stdin
+ * after their delays, then stdin stays open `holdMs` more before it is closed.
+ */
+function underPty(cmd: string, writes: Array<[number, string | Buffer]>, holdMs = 0, timeoutMs = 30_000):
+  Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdin.on('error', () => {});
+    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => { clearTimeout(kill); resolve({ code, out }); });
+    void (async () => {
+      for (const [ms, data] of writes) {
+        await sleep(ms);
+        if (child.exitCode !== null) return;
+        child.stdin.write(data);
+      }
+      await sleep(holdMs);
+      child.stdin.end();
+    })();
+  });
+}
+
+let c = '';
+
+test('docker exec: streams and exit code, user, env and workdir, stdin, detached', async () => {
+  c = (await ok(['run', '-d', ...NET, 'busybox', 'sleep', '300'])).trim();
+  const r = await d.docker(['exec', c, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.deepEqual([r.stdout, r.stderr, r.code], ['out\n', 'err\n', 3]);
+  assert.match(await ok(['exec', '-u', '1000:1000', c, 'id']), /uid=1000 gid=1000/);
+  assert.equal(await ok(['exec', '-e', 'FOO=bar', '-w', '/tmp', c, 'sh', '-c', 'echo $FOO; pwd']), 'bar\n/tmp\n');
+  assert.equal(await ok(['exec', '-i', c, 'cat'], { input: 'hello\n' }), 'hello\n');
+  await ok(['exec', '-d', c, 'sh', '-c', 'echo x > /tmp/d']);
+  let got = '';
+  for (let i = 0; i < 50 && got !== 'x'; i++) {
+    got = (await d.docker(['exec', c, 'cat', '/tmp/d'])).stdout.trim();
+    if (got !== 'x') await sleep(100);
+  }
+  assert.equal(got, 'x');
+});
+
+test('docker exec errors: missing executable, stopped container', async () => {
+  const r = await d.docker(['exec', c, 'nope']);
+  assert.equal(r.code, 126, r.stderr);
+  // dockerd writes a start failure into the attached stdout stream, not as an API error.
+  assert.match(r.stdout, /executable file not found/);
+  const s = (await ok(['run', '-d', ...NET, 'busybox', 'sleep', '300'])).trim();
+  await ok(['stop', '-t', '0', s]);
+  const e = await d.docker(['exec', s, 'true']);
+  assert.notEqual(e.code, 0);
+  assert.match(e.stderr, /is not running/);
+});
+
+test('docker exec --privileged may add a link; a plain exec may not', async () => {
+  const plain = await d.docker(['exec', c, 'ip', 'link', 'add', 'dummy0', 'type', 'dummy']);
+  assert.notEqual(plain.code, 0);
+  await ok(['exec', '--privileged', c, 'ip', 'link', 'add', 'dummy0', 'type', 'dummy']);
+  assert.match(await ok(['exec', c, 'ip', 'link', 'show', 'dummy0']), /dummy0/);
+});
+
+test('exec inspect through dockerode; exec events', async () => {
+  const t0 = Math.floor(Date.now() / 1000) - 1;
+  const exec = await d.dockerode().getContainer(c).exec({ Cmd: ['sh', '-c', 'exit 4'], AttachStdout: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('exec stream did not end')), 20_000);
+    stream.on('end', () => { clearTimeout(t); resolve(); });
+    stream.on('close', () => { clearTimeout(t); resolve(); });
+    stream.resume();
+  });
+  let info = await exec.inspect();
+  for (let i = 0; i < 50 && info.Running; i++) { await sleep(100); info = await exec.inspect(); }
+  assert.equal(info.ExitCode, 4);
+  assert.equal(info.Running, false);
+  const ev = await ok(['events', '--since', String(t0), '--until', String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter', `container=${c}`, '--format', '{{.Action}}']);
+  const actions = ev.trim().split('\n').map((a) => a.split(':')[0]);
+  const i = actions.lastIndexOf('exec_create');
+  assert.ok(i >= 0, ev);
+  assert.deepEqual(actions.slice(i, i + 3), ['exec_create', 'exec_start', 'exec_die'], ev);
+});
+
+test('docker exec -it through a pty', async () => {
+  const r = await underPty(`docker exec -it ${c} sh`, [[1000, 'echo $((6*7))\n'], [1000, 'exit 7\n']], 1000);
+  assert.match(r.out, /42/);
+  assert.equal(r.code, 7, r.out);
+});
