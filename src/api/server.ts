@@ -187,11 +187,19 @@ export class ApiServer {
 
   #send(raw: IncomingMessage, res: ServerResponse, method: string, reply: Reply): void {
     const { status, body, headers } = reply;
-    // A body left unread (refused as too large, or never needed) would be parsed as the next
-    // request on a kept-alive connection: close it instead, as Go's server does.
+    // A body left unread (refused, or never needed) is read and dropped, as Go's server does
+    // up to 256 KB, so the client sees the answer; past that the connection is closed rather
+    // than kept alive with the rest of a body in it.
     if (!raw.complete) {
-      res.shouldKeepAlive = false;
-      res.once('finish', () => raw.socket.destroySoon?.());
+      let dropped = 0;
+      raw.on('data', (d: Buffer) => {
+        dropped += d.length;
+        if (dropped > 256 * 1024 && !raw.socket.destroyed) {
+          res.shouldKeepAlive = false;
+          raw.socket.destroySoon?.();
+        }
+      });
+      raw.resume();
     }
     const noBody = status === 204 || status === 304 || body === undefined;
     const payload = noBody ? '' : typeof body === 'string' ? body : JSON.stringify(body) + '\n';
