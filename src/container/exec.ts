@@ -6,7 +6,8 @@ import type { Runtime, ProcessIO } from '../runtime/runtime.js';
 import { frame } from '../api/stdcopy.js';
 import type { Container } from './container.js';
 import { DetachScanner, parseDetachKeys } from './detach.js';
-import { ALL_CAPABILITIES, environmentOf, replaceOrAppendEnv, resolveUser } from './spec/index.js';
+import { environmentOf, replaceOrAppendEnv, resolveUser } from './spec/index.js';
+import { grantableCapabilities } from './spec/caps.js';
 import type { OciProcess } from './spec/types.js';
 
 /** The body of `POST /containers/{id}/exec`. */
@@ -234,7 +235,7 @@ export class ExecService {
     const base = t.process;
     const user = config.User ? await resolveUser(t.rootfs, config.User) : undefined;
     const uid = user ? user.uid : base.user.uid;
-    const caps = config.Privileged ? [...ALL_CAPABILITIES] : base.capabilities?.bounding ?? [];
+    const caps = config.Privileged ? [...grantableCapabilities()] : base.capabilities?.bounding ?? [];
     const env = replaceOrAppendEnv(environmentOf({ ...t.container.Config, Tty: !!config.Tty }), config.Env ?? []);
     const p: OciProcess = {
       ...base,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidParameter } from '../../lib/errors.js';
 
 /**
@@ -20,6 +21,24 @@ export const ALL_CAPABILITIES: readonly string[] = [
   'CAP_AUDIT_READ',
 ];
 
+let bounding: readonly string[] | undefined;
+
+/**
+ * "All" as this daemon can grant it: ALL_CAPABILITIES within berthd's own bounding set (read
+ * once from /proc/self/status), as containerd's WithAllCurrentCapabilities does. runc refuses
+ * to grant a capability the host withholds, so asking for one would fail every privileged
+ * container on a restricted host (this machine's bounding set lacks CAP_SYS_RESOURCE).
+ */
+export function grantableCapabilities(): readonly string[] {
+  if (bounding) return bounding;
+  const status = (() => { try { return readFileSync('/proc/self/status', 'utf8'); } catch { return ''; } })();
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (!hex) return (bounding = ALL_CAPABILITIES);
+  const mask = BigInt(`0x${hex}`);
+  bounding = ALL_CAPABILITIES.filter((_c, bit) => (mask >> BigInt(bit)) & 1n);
+  return bounding;
+}
+
 /** Upper-cases, adds the CAP_ prefix and validates; "ALL" passes through. */
 export function normalizeCapabilities(caps: readonly string[] | null | undefined): string[] {
   return (caps ?? []).map((c) => {
@@ -37,11 +56,11 @@ export function tweakCapabilities(
   drops: readonly string[] | null | undefined,
   privileged: boolean,
 ): string[] {
-  if (privileged) return [...ALL_CAPABILITIES];
+  if (privileged) return [...grantableCapabilities()];
   if (!adds?.length && !drops?.length) return [...DEFAULT_CAPABILITIES];
   const drop = normalizeCapabilities(drops);
   const add = normalizeCapabilities(adds);
-  if (add.includes('ALL')) return ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  if (add.includes('ALL')) return grantableCapabilities().filter((c) => !drop.includes(c));
   if (drop.includes('ALL')) return add;
   return [...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add];
 }
