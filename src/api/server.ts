@@ -216,6 +216,10 @@ export class ApiServer {
       res.detachSocket(socket);
       socket.write(hijackHead(true));
       if (head.length > 0) socket.unshift(head);
+      // Reading the body may have paused the socket, and a paused socket stays paused when
+      // the new owner adds its 'data' listener: let it flow (from the next tick on, after
+      // the owner's listeners are in place).
+      if (socket.isPaused()) socket.resume();
     } else {
       if (res.headersSent) throw new InvalidParameter('cannot hijack a connection that has answered');
       detachFromHttp(socket);

@@ -213,8 +213,10 @@ export class ExecService {
         to.destroy();
         void this.#d.runtime.closeExecStdin(containerId, e.id).catch(() => {});
       };
+      // Once every earlier write is flushed ('drain' comes only after a write that filled
+      // the buffer, so waiting for it could wait forever).
       if (to.writableLength === 0) end();
-      else to.once('drain', end);
+      else to.write(Buffer.alloc(0), () => end());
     };
     from.on('data', (d: Buffer) => {
       if (to.destroyed) return;

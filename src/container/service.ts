@@ -491,8 +491,10 @@ export class ContainerService {
         // The shim keeps the FIFO open for later writers; CloseIO is what ends the process's stdin.
         void this.#d.runtime.closeStdin(c.ID).catch((err: unknown) => this.#d.log.debug({ err }, 'close stdin'));
       };
+      // Once every earlier write is flushed ('drain' comes only after a write that filled
+      // the buffer, so waiting for it could wait forever).
       if (to.writableLength === 0) close();
-      else to.once('drain', close);
+      else to.write(Buffer.alloc(0), () => close());
     });
     from.on('error', () => {});
     to.on('error', () => {});
