@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestDaemon, ROOT, run, exists } from './harness.js';
+import { exists, run, type TestDaemon } from './harness.js';
+import { removeAllAndFindLeaks, sleep, startWithBusybox } from './container-fixture.js';
 
 /**
  * Issue 4, moving data in and out of containers with the real docker CLI: `docker cp` both
@@ -11,38 +12,17 @@ import { TestDaemon, ROOT, run, exists } from './harness.js';
  * `docker commit`, `docker export` and `docker diff`.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let d: TestDaemon;
 let work: string;
 const started = new Date();
 
 before(async () => {
-  d = await TestDaemon.start();
-  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
-  assert.equal(r.code, 0, r.stderr);
+  d = await startWithBusybox();
   work = await mkdtemp(join(tmpdir(), 'bt-data-'));
 });
 
 after(async () => {
-  // Every container this daemon ever had, including the ones already removed.
-  const ev = await d.docker(['events', '--since', String(Math.floor(started.getTime() / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter', 'type=container', '--format', '{{.ID}}']);
-  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  const known = [...new Set([...ids, ...ev.stdout.trim().split('\n').filter(Boolean)])];
-  const problems: string[] = [];
-  for (const id of ids) {
-    const r = await d.docker(['rm', '-f', id]);
-    if (r.code !== 0) problems.push(`docker rm -f ${id}: ${r.stderr}`);
-  }
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-  if (tasks.stdout.trim()) problems.push(`containerd tasks left: ${tasks.stdout.trim()}`);
-  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
-  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) problems.push(`FIFO left: ${f}`);
-  problems.push(...await d.cleanup());
-  for (const ctl of ['memory', 'pids', 'cpu']) {
-    const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);
-    for (const n of left.filter((n) => known.some((id) => n.startsWith(id)))) problems.push(`${ctl} cgroup left: ${n}`);
-  }
+  const problems = await removeAllAndFindLeaks(d, started);
   await rm(work, { recursive: true, force: true });
   assert.deepEqual(problems, []);
 });

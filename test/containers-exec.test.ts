@@ -1,44 +1,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { TestDaemon, ROOT, run } from './harness.js';
+import { readFile } from 'node:fs/promises';
+import type { TestDaemon } from './harness.js';
+import { removeAllAndFindLeaks, sleep, startWithBusybox, underPty } from './container-fixture.js';
 
 /**
  * Issue 4 with the real docker CLI: `docker exec` streams, exit codes, user/env/workdir,
  * stdin, detached execs, errors, privileged execs, exec inspect, exec events and `exec -it`.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let d: TestDaemon;
 const started = new Date();
 
 before(async () => {
-  d = await TestDaemon.start();
-  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
-  assert.equal(r.code, 0, r.stderr);
+  d = await startWithBusybox();
 });
 
 after(async () => {
-  const ev = await d.docker(['events', '--since', String(Math.floor(started.getTime() / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter', 'type=container', '--format', '{{.ID}}']);
-  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  const known = [...new Set([...ids, ...ev.stdout.trim().split('\n').filter(Boolean)])];
-  const problems: string[] = [];
-  for (const id of ids) {
-    const r = await d.docker(['rm', '-f', id]);
-    if (r.code !== 0) problems.push(`docker rm -f ${id}: ${r.stderr}`);
-  }
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-  if (tasks.stdout.trim()) problems.push(`containerd tasks left: ${tasks.stdout.trim()}`);
-  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
-  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) problems.push(`FIFO left: ${f}`);
-  problems.push(...await d.cleanup());
-  for (const ctl of ['memory', 'pids', 'cpu']) {
-    const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);
-    for (const n of left.filter((n) => known.some((id) => n.startsWith(id)))) problems.push(`${ctl} cgroup left: ${n}`);
-  }
+  const problems = await removeAllAndFindLeaks(d, started);
   assert.deepEqual(problems, []);
 });
 
@@ -50,33 +29,6 @@ async function ok(args: string[], opts: { input?: string } = {}): Promise<string
 
 const NET = ['--network', 'none'];
 
-/**
- * Runs `cmd` under `script` so the docker CLI sees a terminal; `writes` are sent to its stdin
- * after their delays, then stdin stays open `holdMs` more before it is closed.
- */
-function underPty(cmd: string, writes: Array<[number, string | Buffer]>, holdMs = 0, timeoutMs = 30_000):
-  Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-      env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stdin.on('error', () => {});
-    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => { clearTimeout(kill); resolve({ code, out }); });
-    void (async () => {
-      for (const [ms, data] of writes) {
-        await sleep(ms);
-        if (child.exitCode !== null) return;
-        child.stdin.write(data);
-      }
-      await sleep(holdMs);
-      child.stdin.end();
-    })();
-  });
-}
 
 let c = '';
 
@@ -141,7 +93,7 @@ test('exec inspect through dockerode; exec events', async () => {
 });
 
 test('docker exec -it through a pty', async () => {
-  const r = await underPty(`docker exec -it ${c} sh`, [[1000, 'echo $((6*7))\n'], [1000, 'exit 7\n']], 1000);
+  const r = await underPty(d, `docker exec -it ${c} sh`, [[1000, 'echo $((6*7))\n'], [1000, 'exit 7\n']], 1000);
   assert.match(r.out, /42/);
   assert.equal(r.code, 7, r.out);
 });

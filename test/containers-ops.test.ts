@@ -1,9 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { TestDaemon, ROOT, run } from './harness.js';
+import { readFile } from 'node:fs/promises';
+import type { TestDaemon } from './harness.js';
+import { removeAllAndFindLeaks, sleep, startWithBusybox, underPty } from './container-fixture.js';
 
 /**
  * Issue 4 with the real docker CLI: `run -it` with detach keys and `attach`, TTY output and
@@ -11,35 +10,15 @@ import { TestDaemon, ROOT, run } from './harness.js';
  * --read-only, OOM kill and cgroup limits.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let d: TestDaemon;
 const started = new Date();
 
 before(async () => {
-  d = await TestDaemon.start();
-  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
-  assert.equal(r.code, 0, r.stderr);
+  d = await startWithBusybox();
 });
 
 after(async () => {
-  const ev = await d.docker(['events', '--since', String(Math.floor(started.getTime() / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter', 'type=container', '--format', '{{.ID}}']);
-  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  const known = [...new Set([...ids, ...ev.stdout.trim().split('\n').filter(Boolean)])];
-  const problems: string[] = [];
-  for (const id of ids) {
-    const r = await d.docker(['rm', '-f', id]);
-    if (r.code !== 0) problems.push(`docker rm -f ${id}: ${r.stderr}`);
-  }
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-  if (tasks.stdout.trim()) problems.push(`containerd tasks left: ${tasks.stdout.trim()}`);
-  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
-  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) problems.push(`FIFO left: ${f}`);
-  problems.push(...await d.cleanup());
-  for (const ctl of ['memory', 'pids', 'cpu']) {
-    const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);
-    for (const n of left.filter((n) => known.some((id) => n.startsWith(id)))) problems.push(`${ctl} cgroup left: ${n}`);
-  }
+  const problems = await removeAllAndFindLeaks(d, started);
   assert.deepEqual(problems, []);
 });
 
@@ -51,33 +30,6 @@ async function ok(args: string[], opts: { input?: string } = {}): Promise<string
 
 const NET = ['--network', 'none'];
 
-/**
- * Runs `cmd` under `script` so the docker CLI sees a terminal; `writes` are sent to its stdin
- * after their delays, then stdin stays open `holdMs` more before it is closed.
- */
-function underPty(cmd: string, writes: Array<[number, string | Buffer]>, holdMs = 0, timeoutMs = 30_000):
-  Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-      env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stdin.on('error', () => {});
-    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => { clearTimeout(kill); resolve({ code, out }); });
-    void (async () => {
-      for (const [ms, data] of writes) {
-        await sleep(ms);
-        if (child.exitCode !== null) return;
-        child.stdin.write(data);
-      }
-      await sleep(holdMs);
-      child.stdin.end();
-    })();
-  });
-}
 
 
 async function inspect(ref: string): Promise<any> {
@@ -85,11 +37,11 @@ async function inspect(ref: string): Promise<any> {
 }
 
 test('docker run -it, detach with ctrl-p ctrl-q, then docker attach and exit', async () => {
-  const r = await underPty(`docker run -it --name tty1 ${NET.join(' ')} busybox sh`,
+  const r = await underPty(d, `docker run -it --name tty1 ${NET.join(' ')} busybox sh`,
     [[1500, 'echo hello-$((6*7))\n'], [1000, Buffer.from([0x10, 0x11])]], 1500);
   assert.match(r.out, /hello-42/);
   assert.equal((await inspect('tty1')).State.Running, true, r.out);
-  const a = await underPty('docker attach tty1', [[1000, 'exit 5\n']], 1000);
+  const a = await underPty(d, 'docker attach tty1', [[1000, 'exit 5\n']], 1000);
   assert.equal(a.code, 5, a.out);
   let st = (await inspect('tty1')).State;
   for (let i = 0; i < 50 && st.Running; i++) { await sleep(100); st = (await inspect('tty1')).State; }
@@ -98,7 +50,7 @@ test('docker run -it, detach with ctrl-p ctrl-q, then docker attach and exit', a
 
 test('docker run -t output and the initial TTY size', async () => {
   assert.equal(await ok(['run', '-t', '--rm', ...NET, 'busybox', 'echo', 'hi']), 'hi\r\n');
-  const r = await underPty(`stty rows 33 cols 99; docker run --rm -it ${NET.join(' ')} busybox stty size`, [], 1500);
+  const r = await underPty(d, `stty rows 33 cols 99; docker run --rm -it ${NET.join(' ')} busybox stty size`, [], 1500);
   assert.match(r.out, /33 99/);
 });
 

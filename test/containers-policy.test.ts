@@ -1,43 +1,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { TestDaemon, ROOT, run } from './harness.js';
+import type { TestDaemon } from './harness.js';
+import { removeAllAndFindLeaks, sleep, startWithBusybox } from './container-fixture.js';
 
 /**
  * Issue 4 with the real docker CLI: restart policies, health checks, `docker update` on a live
  * container (seen in its cgroup files) and the settings dockerd refuses or warns about at create.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let d: TestDaemon;
 const started = new Date();
 
 before(async () => {
-  d = await TestDaemon.start();
-  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
-  assert.equal(r.code, 0, r.stderr);
+  d = await startWithBusybox();
 });
 
 after(async () => {
-  const ev = await d.docker(['events', '--since', String(Math.floor(started.getTime() / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter', 'type=container', '--format', '{{.ID}}']);
-  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  const known = [...new Set([...ids, ...ev.stdout.trim().split('\n').filter(Boolean)])];
-  const problems: string[] = [];
-  for (const id of ids) {
-    const r = await d.docker(['rm', '-f', id]);
-    if (r.code !== 0) problems.push(`docker rm -f ${id}: ${r.stderr}`);
-  }
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-  if (tasks.stdout.trim()) problems.push(`containerd tasks left: ${tasks.stdout.trim()}`);
-  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
-  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) problems.push(`FIFO left: ${f}`);
-  problems.push(...await d.cleanup());
-  for (const ctl of ['memory', 'pids', 'cpu']) {
-    const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);
-    for (const n of left.filter((n) => known.some((id) => n.startsWith(id)))) problems.push(`${ctl} cgroup left: ${n}`);
-  }
+  const problems = await removeAllAndFindLeaks(d, started);
   assert.deepEqual(problems, []);
 });
 
