@@ -5,7 +5,8 @@ import { Conflict, InvalidParameter, NotFound, errorMessage } from '../lib/error
 import type { Runtime, ProcessIO } from '../runtime/runtime.js';
 import { frame } from '../api/stdcopy.js';
 import type { Container } from './container.js';
-import { DetachScanner, parseDetachKeys } from './detach.js';
+import { parseDetachKeys } from './detach.js';
+import { pipeStdin } from './stdin.js';
 import { environmentOf, replaceOrAppendEnv, resolveUser } from './spec/index.js';
 import { grantableCapabilities } from './spec/caps.js';
 import type { OciProcess } from './spec/types.js';
@@ -204,34 +205,17 @@ export class ExecService {
     if (conn) await e.exited;
   }
 
-  #feed(e: ExecRecord, containerId: string, from: Readable, to: Writable, tty: boolean, started: Promise<void>): void {
-    const scanner = tty ? new DetachScanner(e.detachKeys) : undefined;
-    const close = async () => {
-      await started;
-      if (to.destroyed) return;
-      const end = () => {
-        to.destroy();
-        void this.#d.runtime.closeExecStdin(containerId, e.id).catch(() => {});
-      };
-      // Once every earlier write is flushed ('drain' comes only after a write that filled
-      // the buffer, so waiting for it could wait forever).
-      if (to.writableLength === 0) end();
-      else to.write(Buffer.alloc(0), () => end());
-    };
-    from.on('data', (d: Buffer) => {
-      if (to.destroyed) return;
-      if (!scanner) { to.write(d); return; }
-      const { pass, detach } = scanner.push(d);
-      if (pass.length) to.write(pass);
-      if (detach) {
-        // The exec keeps running; only this client goes.
-        from.removeAllListeners('data');
-        (from as Duplex).end();
-      }
+  #feed(e: ExecRecord, containerId: string, from: Duplex, to: Writable, tty: boolean, started: Promise<void>): void {
+    pipeStdin(from, to, {
+      ...(tty ? { detachKeys: e.detachKeys } : {}),
+      // The exec keeps running; only this client goes.
+      onDetach: () => from.end(),
+      endsStdin: true,
+      ready: started,
+      closeStdin: () => void this.#d.runtime.closeExecStdin(containerId, e.id).catch(() => {}),
     });
-    from.on('end', () => void close());
-    to.on('error', () => {});
   }
+
 
   async #process(t: ExecTarget, config: ExecConfig): Promise<OciProcess> {
     const base = t.process;

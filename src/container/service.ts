@@ -19,7 +19,8 @@ import { parseTimestamp } from '../events/index.js';
 import type { OciProcess, OciSpec } from './spec/types.js';
 import { resourcesOf } from './spec/index.js';
 import type { ExecTarget } from './exec.js';
-import { DetachScanner, parseDetachKeys } from './detach.js';
+import { parseDetachKeys } from './detach.js';
+import { pipeStdin } from './stdin.js';
 import { RestartManager } from './restart.js';
 import { checkCreateBody, checkHostConfig } from './body.js';
 import { oomKills } from './oom.js';
@@ -366,15 +367,10 @@ export class ContainerService {
           this.#d.log.warn({ container: c.ID }, 'removed what an interrupted start left behind');
         }
         if (task) {
-          if (alive || task.status === 'created') {
-            if (task.status !== 'running') await this.#d.runtime.resume(c.ID).catch(() => {});
-            await this.#d.runtime.kill(c.ID, 9, true).catch(() => {});
-            const code = await Promise.race([this.#d.runtime.wait(c.ID).then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(137), 10_000))]);
-            exit = { code, at: new Date() };
-          } else {
-            exit = { code: task.exitCode, at: task.exitedAt ?? new Date() };
-          }
-          await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
+          exit = await this.#d.runtime.forceDelete(c.ID, 10_000).catch((err: unknown) => {
+            this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed');
+            return undefined;
+          }) ?? exit;
         }
         if (c.State.Running || c.State.Paused || c.State.Restarting) {
           await this.#release(c);
@@ -466,39 +462,18 @@ export class ContainerService {
   }
 
   #feedStdin(c: Container, a: Attacher, to: Writable): void {
-    const from = a.stdin!;
-    // As dockerd: the detach sequence is looked for only with a TTY.
-    const scanner = c.Config.Tty && a.keys ? new DetachScanner(a.keys) : undefined;
-    from.on('data', (d: Buffer) => {
-      if (to.destroyed) return;
-      if (!scanner) { to.write(d); return; }
-      const { pass, detach } = scanner.push(d);
-      if (pass.length) to.write(pass);
-      if (detach) {
-        from.removeAllListeners('data');
-        from.removeAllListeners('end');
-        a.detach?.();
-      }
-    });
-    // Closing the FIFO's fd is the EOF the process reads. end() would try a socket shutdown,
-    // which a FIFO refuses, and leave the fd open: destroy once what was written is flushed.
-    from.on('end', () => {
+    pipeStdin(a.stdin!, to, {
+      // As dockerd: the detach sequence is looked for only with a TTY.
+      ...(c.Config.Tty && a.keys ? { detachKeys: a.keys } : {}),
+      onDetach: () => a.detach?.(),
       // As dockerd: a client's end of input closes the process's stdin only without a TTY;
       // with one, it only ends this attachment (a client that detached closes its side).
-      if (!c.Config.StdinOnce || c.Config.Tty || to.destroyed) return;
-      const close = () => {
-        to.destroy();
-        // The shim keeps the FIFO open for later writers; CloseIO is what ends the process's stdin.
-        void this.#d.runtime.closeStdin(c.ID).catch((err: unknown) => this.#d.log.debug({ err }, 'close stdin'));
-      };
-      // Once every earlier write is flushed ('drain' comes only after a write that filled
-      // the buffer, so waiting for it could wait forever).
-      if (to.writableLength === 0) close();
-      else to.write(Buffer.alloc(0), () => close());
+      endsStdin: !!c.Config.StdinOnce && !c.Config.Tty,
+      // The shim keeps the FIFO open for later writers; CloseIO is what ends the process's stdin.
+      closeStdin: () => void this.#d.runtime.closeStdin(c.ID).catch((err: unknown) => this.#d.log.debug({ err }, 'close stdin')),
     });
-    from.on('error', () => {});
-    to.on('error', () => {});
   }
+
 
   async #exited(c: Container, live: Live, exit: Exit, copies: Array<Promise<void>>, sink: { close(): Promise<void> }, error = ''): Promise<void> {
     // The shim closes the FIFOs once the output is copied; do not wait forever for it.
@@ -565,18 +540,12 @@ export class ContainerService {
 
   /** Whatever the record says, no task of a removed container stays in containerd. */
   async #reapTask(c: Container): Promise<void> {
-    const task = await this.#d.runtime.state(c.ID).catch(() => undefined);
-    if (!task) {
-      await this.#d.runtime.reap(c.ID).catch(() => false);
-      return;
-    }
-    this.#d.log.warn({ container: c.ID, status: task.status }, 'removing a task the container record did not account for');
-    if (task.status !== 'stopped') {
-      if (task.status === 'paused' || task.status === 'pausing') await this.#d.runtime.resume(c.ID).catch(() => {});
-      await this.#d.runtime.kill(c.ID, 9, true).catch(() => {});
-      await Promise.race([this.#d.runtime.wait(c.ID).catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
-    }
-    await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
+    const exit = await this.#d.runtime.forceDelete(c.ID, 5000).catch((err: unknown) => {
+      this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed');
+      return undefined;
+    });
+    if (exit) this.#d.log.warn({ container: c.ID }, 'removed a task the container record did not account for');
+    else await this.#d.runtime.reap(c.ID).catch(() => false);
   }
 
   /** No restart after the exit to come (a stop or removal by hand). */

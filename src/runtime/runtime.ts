@@ -79,6 +79,12 @@ export interface Runtime {
   /** Applies new resource limits (OCI LinuxResources) to a running task. */
   update(id: string, resources: object): Promise<void>;
   /**
+   * Removes a container from containerd whatever its task is doing: a task still running
+   * (or paused, or created) is killed first, waiting at most `timeoutMs`. The exit it had or
+   * was given; undefined when there was no task.
+   */
+  forceDelete(id: string, timeoutMs: number): Promise<Exit | undefined>;
+  /**
    * Removes what a killed daemon may have left of containers it no longer knows: containerd
    * containers and tasks (killed first), FIFO directories. Returns the IDs removed.
    */

@@ -258,6 +258,24 @@ export class ContainerdRuntime implements Runtime {
     });
   }
 
+  async forceDelete(id: string, timeoutMs: number): Promise<Exit | undefined> {
+    const task = await this.state(id).catch(() => undefined);
+    let exit: Exit | undefined;
+    if (task?.status === 'stopped') {
+      exit = { code: task.exitCode, at: task.exitedAt ?? new Date() };
+    } else if (task) {
+      if (task.status === 'paused' || task.status === 'pausing') await this.resume(id).catch(() => {});
+      await this.kill(id, 9, true).catch(() => {});
+      const code = await Promise.race([
+        this.wait(id).then((e) => e.code, () => 137),
+        new Promise<number>((r) => setTimeout(() => r(137), timeoutMs)),
+      ]);
+      exit = { code, at: new Date() };
+    }
+    await this.delete(id);
+    return exit;
+  }
+
   async removeOrphans(known: (id: string) => boolean): Promise<string[]> {
     // Every container reaches containerd after its FIFO directory is made, and leaves it
     // before that directory goes: with no unknown directory there is nothing to ask about
@@ -267,15 +285,7 @@ export class ContainerdRuntime implements Runtime {
     if (unknown.length === 0) return [];
     const res = await this.#call<{ containers: Array<{ id: string }> }>(CONTAINERS, 'List', {});
     const orphans = res.containers.map((c) => c.id).filter((id) => !known(id));
-    for (const id of orphans) {
-      const task = await this.state(id).catch(() => undefined);
-      if (task && task.status !== 'stopped') {
-        if (task.status !== 'running' && task.status !== 'created') await this.resume(id).catch(() => {});
-        await this.kill(id, 9, true).catch(() => {});
-        await Promise.race([this.wait(id).catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
-      }
-      await this.delete(id).catch(() => {});
-    }
+    for (const id of orphans) await this.forceDelete(id, 10_000).catch(() => undefined);
     for (const name of unknown) await removeFifos(join(fifoRoot, name));
     return orphans;
   }

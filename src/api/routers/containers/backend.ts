@@ -1,6 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { Filters } from '../../filters.js';
 import type { ContainerConfig, CreateBody, HostConfig } from '../../../types/container.js';
+import type { ContainerPathStat } from '../../../container/archive-path.js';
 
 /** What the container routes need from the daemon. */
 export interface ContainersBackend {
@@ -21,8 +22,8 @@ export interface ContainersBackend {
   resize(ref: string, height: number, width: number): Promise<void>;
   top(ref: string, psArgs: string): Promise<unknown>;
   stats(ref: string, opts: { stream: boolean; oneShot: boolean; signal: AbortSignal }): Readable;
-  statPath(ref: string, path: string): Promise<object>;
-  archive(ref: string, path: string): Promise<{ stat: object; tar: Readable }>;
+  statPath(ref: string, path: string): Promise<ContainerPathStat>;
+  archive(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }>;
   extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;

@@ -8,6 +8,7 @@ import { parseTimestamp } from '../../../events/index.js';
 import type { ContainerConfig, CreateBody, HostConfig } from '../../../types/container.js';
 import type { ContainersBackend } from './backend.js';
 import { decompressStream } from '../../../archive/compression.js';
+import { encodePathStat } from '../../../container/archive-path.js';
 
 export const create = (b: ContainersBackend) => async (req: Request) => {
   const body = await req.json<CreateBody>();
@@ -75,7 +76,6 @@ export const exportTar = (b: ContainersBackend) => async (req: Request) =>
   new StreamReply(await b.export(req.params.id!), 'application/x-tar');
 
 const PATH_STAT = 'X-Docker-Container-Path-Stat';
-const encodeStat = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 const archivePathOf = (req: Request) => {
   const path = req.query.path;
   if (!path) throw new InvalidParameter('Path cannot be empty');
@@ -83,11 +83,11 @@ const archivePathOf = (req: Request) => {
 };
 
 export const statArchive = (b: ContainersBackend) => async (req: Request) =>
-  new Reply(200, undefined, { [PATH_STAT]: encodeStat(await b.statPath(req.params.id!, archivePathOf(req))) });
+  new Reply(200, undefined, { [PATH_STAT]: encodePathStat(await b.statPath(req.params.id!, archivePathOf(req))) });
 
 export const getArchive = (b: ContainersBackend) => async (req: Request) => {
   const { stat, tar } = await b.archive(req.params.id!, archivePathOf(req));
-  return new StreamReply(tar, 'application/x-tar', 200, { [PATH_STAT]: encodeStat(stat) });
+  return new StreamReply(tar, 'application/x-tar', 200, { [PATH_STAT]: encodePathStat(stat) });
 };
 
 export const putArchive = (b: ContainersBackend) => async (req: Request) => {
