@@ -18,7 +18,7 @@ import { ExecService } from '../container/exec.js';
 import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
 import { specBuilder, logDrivers, noMounts } from './container-ports.js';
-import { bridgeNetworks } from '../network/bridge.js';
+import { NetworkController, type Networks } from '../network/index.js';
 import { routes as networkRoutes } from '../api/routers/networks/routes.js';
 import { Events } from '../events/index.js';
 import { SystemService, type Components } from '../system/index.js';
@@ -46,11 +46,12 @@ export class Daemon {
   readonly #runtime: Runtime;
   readonly #images: Images;
   readonly #containers: ContainerService;
+  readonly #networks: Networks;
   #server?: ApiServer;
 
   private constructor(parts: {
     config: Config; log: Log; locks: PidFile[]; supervisor: Supervisor | undefined; runtime: Runtime; events: Events;
-    images: Images; containers: ContainerService;
+    images: Images; containers: ContainerService; networks: Networks;
   }) {
     this.config = parts.config;
     this.#log = parts.log;
@@ -60,6 +61,7 @@ export class Daemon {
     this.events = parts.events;
     this.#images = parts.images;
     this.#containers = parts.containers;
+    this.#networks = parts.networks;
   }
 
   get supervisor(): Supervisor | undefined { return this.#supervisor; }
@@ -131,9 +133,11 @@ export class Daemon {
         }),
       });
       exec.startGc();
-      const networks = bridgeNetworks({
+      const networks = new NetworkController({
         dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
-        iptables: config.iptables, ipMasq: config.ipMasq, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
+        iptables: config.iptables, ipMasq: config.ipMasq, icc: config.icc, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
+        log: log.child({ module: 'network' }),
+        event: (action, id, attributes) => events.log('network', action, { ID: id, Attributes: attributes }),
         lookup: (ref) => {
           if (!containers) throw new Error('containers are not open yet');
           return containers.get(ref);
@@ -190,7 +194,7 @@ export class Daemon {
       const restored = await cs.restore({ liveRestore: config.liveRestore });
       await images.driver.dropFound?.();
       if (restored.restarted + restored.removed + restored.adopted > 0) log.info(restored, 'containers restored');
-      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs });
+      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs, networks });
       const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
         config, engineId, components: () => (components ??= readComponents()),
@@ -319,6 +323,7 @@ export class Daemon {
     clearTimeout(timer);
     if (!clean) this.#log.error({ timeoutSeconds: timeout }, 'Force shutdown daemon');
     const keep = live ? this.#containers.runningIds() : [];
+    await this.#networks.close().catch((err: unknown) => this.#log.warn({ err }, 'network shutdown'));
     await this.#images.close(keep);
     this.#runtime.close();
     // With live-restore and containers running, containerd (and their shims) stay up.

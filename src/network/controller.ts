@@ -1,0 +1,775 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname as hostHostname } from 'node:os';
+import { join } from 'node:path';
+import type { Container } from '../container/container.js';
+import { Conflict, Forbidden, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
+import { writeJsonAtomic } from '../lib/atomic.js';
+import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../types/container.js';
+import { applyRules, deleteBridge, ensureBridge, removeFilterRules, removeRules, type BridgeNet } from './bridge.js';
+import { DnsServer } from './dns.js';
+import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
+import { cidrString, contains, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
+import { PortProxies } from './proxy.js';
+import { run } from './run.js';
+import { addInterface, createNetns, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
+import type { NetworkCreate, NetworkResource, Networks, NetworksOptions } from './types.js';
+
+/** A network as the controller holds it: the persisted record and what runs for it. */
+interface Net {
+  id: string;
+  name: string;
+  driver: 'bridge' | 'host' | 'null';
+  created: string;
+  internal: boolean;
+  attachable: boolean;
+  enableIPv6: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  ipam: NetworkResource['IPAM'];
+  /** The IPAM config came from the user (static addresses are allowed only then). */
+  userSubnet: boolean;
+  predefined: boolean;
+  bridge?: string;
+  pool?: Pool;
+  icc: boolean;
+  masquerade: boolean;
+  mtu: number;
+  dns?: DnsServer;
+}
+
+/** An endpoint: a container's interface on a network, while the container runs. */
+interface Endpoint {
+  net: Net;
+  ip: string;
+  mac: string;
+  id: string;
+  ifname: string;
+  hostVeth: string;
+  aliases: string[];
+}
+
+/** The default bridge's state file (bridge.json), as the first slice wrote it. */
+interface DefaultState {
+  networkId: string;
+  hostId?: string;
+  noneId?: string;
+  created?: string;
+  allocations: Record<string, string>;
+}
+
+/** A user-defined network's record, `<data-root>/network/networks/<id>.json`. */
+interface NetRecord {
+  Id: string; Name: string; Created: string; Driver: 'bridge'; Internal: boolean; Attachable: boolean; EnableIPv6: boolean;
+  Labels: Record<string, string>; Options: Record<string, string>; IPAM: NetworkResource['IPAM']; UserSubnet: boolean;
+  Bridge: string; Allocations: Record<string, string>;
+}
+
+const OPT = {
+  name: 'com.docker.network.bridge.name',
+  icc: 'com.docker.network.bridge.enable_icc',
+  masq: 'com.docker.network.bridge.enable_ip_masquerade',
+  mtu: 'com.docker.network.driver.mtu',
+  hostIp: 'com.docker.network.bridge.host_binding_ipv4',
+} as const;
+
+const PREDEFINED = ['bridge', 'host', 'none'];
+const bare = (name: string) => name.replace(/^\//, '');
+const newId = () => randomBytes(32).toString('hex');
+
+export function emptyNetworkSettings(): NetworkSettings {
+  return {
+    Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
+    Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
+    MacAddress: '', Networks: {},
+  };
+}
+
+function emptyEndpoint(): EndpointSettings {
+  return { IPAMConfig: null, Links: null, Aliases: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+    IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null };
+}
+
+const boolOpt = (v: string | undefined, def: boolean) => (v === undefined || v === '' ? def : !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(v));
+
+/**
+ * The network controller: the predefined networks (bridge, host, none), user-defined bridge
+ * networks, and each container's sandbox and endpoints on them. It is the container
+ * service's NetworkProvider and the /networks routes' backend.
+ */
+export class NetworkController implements Networks {
+  readonly #o: NetworksOptions;
+  readonly #nets = new Map<string, Net>();
+  readonly #endpoints = new Map<string, Map<string, Endpoint>>();
+  /** Containers on host and none, for inspect's Containers. */
+  readonly #special = new Map<string, Map<string, { endpointId: string; name: string }>>();
+  readonly #proxies = new PortProxies();
+  readonly #saves = new Map<string, Promise<void>>();
+  #defaultState?: DefaultState;
+  #ready?: Promise<void>;
+  #hostResolv = '';
+
+  constructor(o: NetworksOptions) {
+    this.#o = o;
+  }
+
+  get #dir(): string { return join(this.#o.dataRoot, 'network'); }
+  get #bridgeName(): string { return this.#o.bridge || 'berth0'; }
+
+  // ---------------------------------------------------------------- start-up
+
+  #init(): Promise<void> {
+    this.#ready ??= this.#load().catch((err: unknown) => { this.#ready = undefined; throw err; });
+    return this.#ready;
+  }
+
+  async #load(): Promise<void> {
+    const file = join(this.#dir, 'bridge.json');
+    const text = await readFile(file, 'utf8').catch(() => '');
+    let st: DefaultState;
+    try { st = text ? JSON.parse(text) as DefaultState : { networkId: newId(), allocations: {} }; } catch { st = { networkId: newId(), allocations: {} }; }
+    const fresh = !text || !st.hostId || !st.noneId || !st.created;
+    st.hostId ??= newId();
+    st.noneId ??= newId();
+    st.created ??= new Date().toISOString();
+    st.allocations ??= {};
+    this.#defaultState = st;
+    if (fresh) await this.#saveDefault();
+    const base = { created: st.created, internal: false, attachable: false, enableIPv6: false, labels: {}, userSubnet: false,
+      predefined: true, icc: true, masquerade: false, mtu: 0 };
+    this.#nets.set(st.hostId, { ...base, id: st.hostId, name: 'host', driver: 'host', options: {}, ipam: { Driver: 'default', Options: null, Config: [] } });
+    this.#nets.set(st.noneId, { ...base, id: st.noneId, name: 'none', driver: 'null', options: {}, ipam: { Driver: 'default', Options: null, Config: [] } });
+    // User-defined networks first: the default bridge's pool must not take theirs.
+    const dir = join(this.#dir, 'networks');
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const r = JSON.parse(await readFile(join(dir, f), 'utf8')) as NetRecord;
+        const net = this.#fromRecord(r);
+        this.#nets.set(net.id, net);
+      } catch (err) {
+        this.#o.log?.warn({ err, file: f }, 'skipping a damaged network record');
+      }
+    }
+    const cidr = await this.#defaultBridgeCidr();
+    const sub = parseCidr(cidr);
+    const bridge: Net = {
+      ...base, id: st.networkId, name: 'bridge', driver: 'bridge', bridge: this.#bridgeName,
+      icc: this.#o.icc ?? true, masquerade: this.#o.ipMasq, mtu: this.#o.mtu || 0,
+      pool: new Pool({ Subnet: cidrString(sub), Gateway: sub.ip }, st.allocations),
+      ipam: { Driver: 'default', Options: null, Config: [{ Subnet: cidrString(sub), Gateway: sub.ip }] },
+      options: {
+        'com.docker.network.bridge.default_bridge': 'true', [OPT.icc]: String(this.#o.icc ?? true),
+        [OPT.masq]: String(this.#o.ipMasq), [OPT.hostIp]: '0.0.0.0', [OPT.name]: this.#bridgeName, [OPT.mtu]: String(this.#o.mtu || 1500),
+      },
+    };
+    this.#nets.set(bridge.id, bridge);
+    for (const n of this.#bridges()) await this.#up(n);
+  }
+
+  #fromRecord(r: NetRecord): Net {
+    const cfg = r.IPAM.Config[0] as PoolConfig;
+    return {
+      id: r.Id, name: r.Name, driver: 'bridge', created: r.Created, internal: r.Internal, attachable: r.Attachable,
+      enableIPv6: r.EnableIPv6, labels: r.Labels ?? {}, options: r.Options ?? {}, ipam: r.IPAM, userSubnet: r.UserSubnet,
+      predefined: false, bridge: r.Bridge, pool: new Pool(cfg, r.Allocations ?? {}),
+      icc: boolOpt(r.Options?.[OPT.icc], true), masquerade: boolOpt(r.Options?.[OPT.masq], true),
+      mtu: Number(r.Options?.[OPT.mtu] ?? 0) || this.#o.mtu || 0,
+    };
+  }
+
+  #record(n: Net): NetRecord {
+    return {
+      Id: n.id, Name: n.name, Created: n.created, Driver: 'bridge', Internal: n.internal, Attachable: n.attachable,
+      EnableIPv6: n.enableIPv6, Labels: n.labels, Options: n.options, IPAM: n.ipam, UserSubnet: n.userSubnet,
+      Bridge: n.bridge!, Allocations: n.pool!.toJSON(),
+    };
+  }
+
+  /** --bip, else the address already on the bridge, else the first free default pool. */
+  async #defaultBridgeCidr(): Promise<string> {
+    if (this.#o.bip) return this.#o.bip;
+    const addr = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', this.#bridgeName]).catch(() => '');
+    const m = /inet (\S+)/.exec(addr);
+    if (m) return m[1]!;
+    const net = parseCidr(pickPool(await this.#taken()));
+    return `${net.ip.replace(/\.0$/, '.1')}/${net.prefix}`;
+  }
+
+  /** Subnets in use: our networks' and the host's routes. */
+  async #taken(): Promise<Cidr[]> {
+    const routes = (await run('ip', ['-4', '-o', 'route', 'show', 'table', 'all']).catch(() => '')).split('\n')
+      .map((l) => /^(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/.exec(l)?.[1]).filter((r): r is string => !!r)
+      .map((r) => parseCidr(r.includes('/') ? r : `${r}/32`));
+    return [...routes, ...[...this.#nets.values()].filter((n) => n.pool).map((n) => n.pool!.subnet)];
+  }
+
+  #bridges(): Net[] { return [...this.#nets.values()].filter((n) => n.driver === 'bridge'); }
+
+  #spec(n: Net): BridgeNet {
+    const p = n.pool!;
+    return { bridge: n.bridge!, subnet: cidrString(p.subnet), gateway: p.gateway, prefix: p.prefix, mtu: n.mtu || undefined,
+      internal: n.internal, masquerade: n.masquerade, icc: n.icc };
+  }
+
+  /** The bridge, its rules and (user-defined networks) its DNS server. */
+  async #up(n: Net): Promise<void> {
+    await ensureBridge(this.#spec(n));
+    if (this.#o.iptables) {
+      await applyRules(this.#spec(n), this.#bridges().filter((o) => o !== n).map((o) => o.bridge!));
+    }
+    if (!n.predefined && !n.dns) {
+      n.dns = await DnsServer.listen(n.pool!.gateway, this.#dnsScope(), (err) => this.#o.log?.debug({ err, network: n.name }, 'embedded DNS'))
+        .catch((err: unknown) => { this.#o.log?.warn({ err, network: n.name }, 'embedded DNS server did not start'); return undefined; });
+    }
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  #queue(key: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.#saves.get(key) ?? Promise.resolve()).catch(() => {}).then(write);
+    this.#saves.set(key, next);
+    return next;
+  }
+
+  #saveDefault(): Promise<void> {
+    return this.#queue('bridge', async () => {
+      await mkdir(this.#dir, { recursive: true });
+      await writeJsonAtomic(join(this.#dir, 'bridge.json'), this.#defaultState);
+    });
+  }
+
+  #save(n: Net): Promise<void> {
+    if (n.predefined) {
+      if (n.pool) this.#defaultState!.allocations = n.pool.toJSON();
+      return this.#saveDefault();
+    }
+    return this.#queue(n.id, async () => {
+      if (!this.#nets.has(n.id)) return;
+      await mkdir(join(this.#dir, 'networks'), { recursive: true });
+      await writeJsonAtomic(join(this.#dir, 'networks', `${n.id}.json`), this.#record(n));
+    });
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  /** dockerd's FindNetwork: full ID, then name, then a unique ID prefix. */
+  #find(ref: string): Net {
+    const all = [...this.#nets.values()];
+    const found = all.find((n) => n.id === ref) ?? all.find((n) => n.name === ref);
+    if (found) return found;
+    const partial = ref ? all.filter((n) => n.id.startsWith(ref)) : [];
+    if (partial.length === 1) return partial[0]!;
+    if (partial.length > 1) throw new InvalidParameter(`network ${ref} is ambiguous (${partial.length} matches found based on ID prefix)`);
+    throw new NotFound(`network ${ref} not found`);
+  }
+
+  #netOf(name: string, ep: EndpointSettings | undefined): Net | undefined {
+    return (ep?.NetworkID ? this.#nets.get(ep.NetworkID) : undefined) ?? [...this.#nets.values()].find((n) => n.name === name);
+  }
+
+  #eps(id: string): Map<string, Endpoint> {
+    let m = this.#endpoints.get(id);
+    if (!m) { m = new Map(); this.#endpoints.set(id, m); }
+    return m;
+  }
+
+  #containersOf(n: Net): NetworkResource['Containers'] {
+    const out: NetworkResource['Containers'] = {};
+    if (n.driver !== 'bridge') {
+      for (const [id, v] of this.#special.get(n.name) ?? []) out[id] = { Name: v.name, EndpointID: v.endpointId, MacAddress: '', IPv4Address: '', IPv6Address: '' };
+      return out;
+    }
+    for (const [cid, eps] of this.#endpoints) {
+      const ep = eps.get(n.id);
+      if (!ep) continue;
+      let name = '';
+      try { name = bare(this.#o.lookup(cid).Name); } catch { /* removed meanwhile */ }
+      out[cid] = { Name: name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.pool!.prefix}`, IPv6Address: '' };
+    }
+    return out;
+  }
+
+  #resource(n: Net): NetworkResource {
+    return {
+      Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv6: n.enableIPv6,
+      IPAM: n.ipam, Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
+      Containers: this.#containersOf(n), Options: n.options, Labels: n.labels,
+    };
+  }
+
+  // ---------------------------------------------------------------- the /networks backend
+
+  async list(): Promise<NetworkResource[]> {
+    await this.#init();
+    return [...this.#nets.values()].map((n) => this.#resource(n));
+  }
+
+  async inspect(ref: string): Promise<NetworkResource> {
+    await this.#init();
+    return this.#resource(this.#find(ref));
+  }
+
+  async createNetwork(body: NetworkCreate): Promise<{ Id: string; Warning: string }> {
+    await this.#init();
+    const name = body.Name ?? '';
+    if (!name) throw new InvalidParameter('network name is required');
+    if (PREDEFINED.includes(name)) throw new Forbidden(`operation is not permitted on predefined ${name} network `);
+    const driver = body.Driver || 'bridge';
+    if (driver === 'host' || driver === 'null') throw new Forbidden(`only one instance of "${driver}" network is allowed`);
+    if (driver !== 'bridge') throw new NotFound(`plugin "${driver}" not found`);
+    if (body.CheckDuplicate && [...this.#nets.values()].some((n) => n.name === name)) {
+      throw new Conflict(`network with name ${name} already exists`);
+    }
+    const ipamDriver = body.IPAM?.Driver || 'default';
+    if (ipamDriver !== 'default') throw new NotFound(`plugin "${ipamDriver}" not found`);
+    if (body.EnableIPv6) throw new InvalidParameter('IPv6 networks are not supported by this berthd yet');
+    const configs = (body.IPAM?.Config ?? []).filter((c) => !(c.Subnet ?? '').includes(':'));
+    if ((body.IPAM?.Config ?? []).length !== configs.length) throw new InvalidParameter('IPv6 subnets are not supported by this berthd yet');
+    if (configs.length > 1) throw new InvalidParameter('more than one IPv4 subnet per network is not supported by this berthd yet');
+    const options = { ...(body.Options ?? {}) };
+    const mtu = options[OPT.mtu] !== undefined ? Number(options[OPT.mtu]) : 0;
+    if (!Number.isInteger(mtu) || mtu < 0) throw new InvalidParameter(`invalid MTU: ${options[OPT.mtu]}`);
+    const id = newId();
+    const bridge = options[OPT.name] || `br-${id.slice(0, 12)}`;
+    if (bridge.length > 15) throw new InvalidParameter(`bridge name ${bridge} is too long (at most 15 characters)`);
+    if (this.#bridges().some((n) => n.bridge === bridge)) throw new Forbidden(`bridge name ${bridge} is already in use by another network`);
+    let cfg: PoolConfig;
+    const userSubnet = configs.length === 1 && !!configs[0]!.Subnet;
+    if (userSubnet) {
+      const c = configs[0]!;
+      cfg = { Subnet: c.Subnet!, ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}),
+        ...(c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}) };
+      const sub = parseCidr(cfg.Subnet);
+      if (this.#bridges().some((n) => n.pool && overlapsCidr(n.pool.subnet, sub))) throw new Forbidden('Pool overlaps with other one on this address space');
+    } else {
+      if (configs[0]?.Gateway || configs[0]?.IPRange) throw new InvalidParameter('a gateway or an ip-range needs a subnet');
+      cfg = { Subnet: pickPool(await this.#taken()) };
+    }
+    const pool = new Pool(cfg);
+    cfg.Gateway ??= pool.gateway;
+    const net: Net = {
+      id, name, driver: 'bridge', created: new Date().toISOString(), internal: !!body.Internal, attachable: !!body.Attachable,
+      enableIPv6: false, labels: body.Labels ?? {}, options, userSubnet, predefined: false, bridge, pool,
+      ipam: { Driver: ipamDriver, Options: body.IPAM?.Options ?? {}, Config: [{ ...cfg, Subnet: cidrString(pool.subnet) }] },
+      icc: boolOpt(options[OPT.icc], true), masquerade: boolOpt(options[OPT.masq], true), mtu: mtu || this.#o.mtu || 0,
+    };
+    this.#nets.set(id, net);
+    try {
+      await this.#save(net);
+      await this.#up(net);
+    } catch (err) {
+      await this.#down(net).catch(() => {});
+      throw err;
+    }
+    this.#o.event?.('create', id, { name, type: 'bridge' });
+    return { Id: id, Warning: '' };
+  }
+
+  async #down(n: Net): Promise<void> {
+    this.#nets.delete(n.id);
+    await n.dns?.close().catch(() => {});
+    n.dns = undefined;
+    if (this.#o.iptables) await removeRules(n.bridge!);
+    await deleteBridge(n.bridge!);
+    await this.#queue(n.id, () => rm(join(this.#dir, 'networks', `${n.id}.json`), { force: true }));
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    await this.#init();
+    const n = this.#find(ref);
+    if (n.predefined) throw new Forbidden(`${n.name} is a pre-defined network and cannot be removed`);
+    if (Object.keys(this.#containersOf(n)).length) {
+      throw new Forbidden(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    }
+    await this.#down(n);
+    this.#o.event?.('destroy', n.id, { name: n.name, type: 'bridge' });
+  }
+
+  async prune(keep: (n: NetworkResource) => boolean): Promise<string[]> {
+    await this.#init();
+    const deleted: string[] = [];
+    for (const n of [...this.#nets.values()]) {
+      if (n.predefined || Object.keys(this.#containersOf(n)).length || !keep(this.#resource(n))) continue;
+      await this.removeNetwork(n.id).then(() => deleted.push(n.name), (err: unknown) => this.#o.log?.warn({ err, network: n.name }, 'prune'));
+    }
+    return deleted;
+  }
+
+  // ---------------------------------------------------------------- endpoint config
+
+  /** Checks an endpoint config for `n` and adds the short ID to its aliases (user-defined networks). */
+  #endpointConfig(c: Container, n: Net, given: EndpointSettings | undefined): EndpointSettings {
+    const ep = { ...emptyEndpoint(), ...(given ?? {}) };
+    const want = ep.IPAMConfig?.IPv4Address;
+    if (n.predefined) {
+      if (want || ep.IPAMConfig?.IPv6Address) throw new InvalidParameter('user specified IP address is supported on user defined networks only');
+      if (ep.Aliases?.length) throw new InvalidParameter('network-scoped alias is supported only for containers in user defined networks');
+    } else {
+      if (want && !n.userSubnet) throw new InvalidParameter('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (want && !contains(n.pool!.subnet, want)) throw new InvalidParameter(`Invalid address ${want}: It does not belong to any of this network's subnets`);
+      const short = c.ID.slice(0, 12);
+      const aliases = [...(ep.Aliases ?? [])];
+      if (!aliases.includes(short)) aliases.push(short);
+      ep.Aliases = aliases;
+    }
+    ep.NetworkID = n.id;
+    return ep;
+  }
+
+  #mode(c: Container): string { return c.HostConfig.NetworkMode || 'default'; }
+
+  // ---------------------------------------------------------------- NetworkProvider
+
+  async create(c: Container, networking: NetworkingConfig | undefined): Promise<string[]> {
+    await this.#init();
+    const m = this.#mode(c);
+    const ns = emptyNetworkSettings();
+    if (m.startsWith('container:')) {
+      const other = this.#o.lookup(m.slice(10));
+      if (other.ID === c.ID) throw new InvalidParameter('cannot join own network');
+      c.NetworkSettings = ns;
+      return [];
+    }
+    const given = networking?.EndpointsConfig ?? {};
+    const keys = Object.keys(given);
+    if (keys.length > 1) throw new InvalidParameter(`Container cannot be connected to network endpoints: ${keys.join(', ')}`);
+    const n = m === 'default' ? this.#find('bridge') : this.#find(m);
+    if (n.driver === 'host' && m !== 'host') throw new InvalidParameter('conflicting options: host type networking can\'t be used with links. This would result in undefined behavior');
+    if (n.driver === 'bridge') {
+      ns.Networks[n.name] = this.#endpointConfig(c, n, keys.length ? given[keys[0]!] : undefined);
+    } else {
+      ns.Networks[n.name] = { ...emptyEndpoint(), ...(keys.length ? given[keys[0]!] : {}), NetworkID: n.id };
+    }
+    c.NetworkSettings = ns;
+    return [];
+  }
+
+  #netnsPath(c: Container): string { return join(this.#o.execRoot, 'netns', c.ID.slice(0, 12)); }
+  #hostVeth(c: Container, n: Net): string {
+    return `veth${createHash('sha256').update(`${c.ID}/${n.id}`).digest('hex').slice(0, 9)}`;
+  }
+
+  async setup(c: Container): Promise<{ netnsPath?: string }> {
+    await this.#init();
+    const m = this.#mode(c);
+    if (m.startsWith('container:')) {
+      const other = this.#o.lookup(m.slice(10));
+      if (!other.State.Running) throw new Conflict(`cannot join network of a non running container: ${other.ID}`);
+      for (const [from, to] of [[other.HostsPath, c.HostsPath], [other.ResolvConfPath, c.ResolvConfPath], [other.HostnamePath, c.HostnamePath]] as const) {
+        await writeFile(to, await readFile(from));
+      }
+      return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
+    }
+    this.#hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const ns = c.NetworkSettings ?? emptyNetworkSettings();
+    c.NetworkSettings = ns;
+    if (m === 'host') {
+      this.#attachSpecial('host', c);
+      await writeFile(c.HostsPath, await readFile('/etc/hosts', 'utf8').catch(() => HOSTS.join('\n') + '\n'));
+      await writeFile(c.HostnamePath, `${hostHostname()}\n`);
+      await writeFile(c.ResolvConfPath, this.#hostResolv);
+      return {};
+    }
+    const hostname = c.Config.Hostname || c.ID.slice(0, 12);
+    await writeFile(c.HostnamePath, `${hostname}\n`);
+    const path = this.#netnsPath(c);
+    await this.#teardownEndpoints(c);
+    await createNetns(path);
+    Object.assign(ns, { SandboxID: newId(), SandboxKey: path });
+    if (m === 'none') {
+      await writeFile(c.HostsPath, hostsFile(c.HostConfig.ExtraHosts ?? [], [], []));
+      await writeFile(c.ResolvConfPath, this.#resolvConf(c, false));
+      this.#attachSpecial('none', c);
+      return { netnsPath: path };
+    }
+    try {
+      let i = 0;
+      for (const [name, cfg] of Object.entries(ns.Networks)) {
+        const n = this.#netOf(name, cfg);
+        if (!n || n.driver !== 'bridge') throw new NotFound(`network ${name} not found`);
+        if (name !== n.name) { delete ns.Networks[name]; ns.Networks[n.name] = cfg; }
+        await this.#attach(c, n, cfg, `eth${i++}`);
+      }
+      await this.#refreshRouting(c);
+      await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
+      await this.#writeHosts(c);
+      const first = this.#primary(c);
+      ns.Ports = first ? await this.#proxies.start(c, first.ip) : {};
+    } catch (err) {
+      await this.#teardownEndpoints(c).catch(() => {});
+      await destroyNetns(path).catch(() => {});
+      throw err;
+    }
+    return { netnsPath: path };
+  }
+
+  #attachSpecial(name: string, c: Container): void {
+    if (!this.#special.has(name)) this.#special.set(name, new Map());
+    this.#special.get(name)!.set(c.ID, { endpointId: newId(), name: bare(c.Name) });
+  }
+
+  /** Allocates an address, plugs a veth into the bridge and the namespace, records the endpoint. */
+  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string): Promise<Endpoint> {
+    const ip = n.pool!.allocate(c.ID, cfg.IPAMConfig?.IPv4Address || undefined);
+    await this.#save(n);
+    const custom = (c.Config as { MacAddress?: string }).MacAddress;
+    const mac = custom && this.#eps(c.ID).size === 0 ? custom : macOf(ip);
+    const ep: Endpoint = { net: n, ip, mac, id: newId(), ifname, hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] };
+    this.#eps(c.ID).set(n.id, ep);
+    await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined });
+    Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
+    if (n.name === 'bridge') {
+      Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
+    }
+    return ep;
+  }
+
+  /** The endpoint that carries the default route: the first on a network that is not internal. */
+  #primary(c: Container): Endpoint | undefined {
+    const eps = [...this.#eps(c.ID).values()];
+    return eps.find((e) => !e.net.internal) ?? eps[0];
+  }
+
+  #usesEmbeddedDns(c: Container): boolean {
+    return Object.entries(c.NetworkSettings?.Networks ?? {}).some(([name, cfg]) => {
+      const n = this.#netOf(name, cfg);
+      return !!n && !n.predefined;
+    });
+  }
+
+  /** Default route and the DNS redirect follow the container's endpoints. */
+  async #refreshRouting(c: Container): Promise<void> {
+    const path = this.#netnsPath(c);
+    const eps = [...this.#eps(c.ID).values()];
+    const gw = eps.find((e) => !e.net.internal);
+    await setDefaultRoute(path, gw?.net.pool!.gateway);
+    const dns = eps.find((e) => !e.net.predefined && e.net.dns);
+    await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
+  }
+
+  #resolvConf(c: Container, embedded: boolean): string {
+    return resolvConf(this.#hostResolv, c.HostConfig.Dns ?? this.#o.dns, c.HostConfig.DnsSearch ?? this.#o.dnsSearch,
+      c.HostConfig.DnsOptions ?? this.#o.dnsOpts, embedded);
+  }
+
+  async #writeHosts(c: Container): Promise<void> {
+    const hostname = c.Config.Hostname || c.ID.slice(0, 12);
+    const links: string[] = [];
+    if (this.#eps(c.ID).has(this.#find('bridge').id)) {
+      for (const l of c.HostConfig.Links ?? []) {
+        // "/other:/me/alias", as dockerd stores them
+        const [target = '', alias = ''] = l.split(':');
+        const other = this.#o.lookup(bare(target));
+        const otherIp = other.NetworkSettings?.Networks?.bridge?.IPAddress;
+        if (!other.State.Running || !otherIp) throw new InvalidParameter(`Cannot link to a non running container: ${other.Name} AS ${alias}`);
+        const name = alias.split('/').pop()!;
+        links.push(`${otherIp}\t${[...new Set([name, other.Config.Hostname || other.ID.slice(0, 12), bare(other.Name)])].join(' ')}`);
+      }
+    }
+    const own = [...this.#eps(c.ID).values()].map((e) => ({ ip: e.ip, names: [hostname] }));
+    await writeFile(c.HostsPath, hostsFile(c.HostConfig.ExtraHosts ?? [], links, own));
+  }
+
+  /** Unplugs every endpoint of `c` and releases its addresses. */
+  async #teardownEndpoints(c: Container): Promise<void> {
+    const eps = this.#endpoints.get(c.ID);
+    this.#endpoints.delete(c.ID);
+    for (const ep of eps?.values() ?? []) {
+      await removeInterface(ep.hostVeth);
+      if (ep.net.pool?.release(c.ID)) await this.#save(ep.net);
+    }
+    // Endpoints of a daemon that died are not in memory: their veths and addresses still are.
+    for (const n of this.#bridges()) {
+      if (eps?.has(n.id)) continue;
+      if (n.pool?.release(c.ID)) await this.#save(n);
+    }
+    for (const [name, cfg] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+      const n = this.#netOf(name, cfg);
+      if (n?.driver === 'bridge' && !eps?.has(n.id)) await removeInterface(this.#hostVeth(c, n));
+    }
+  }
+
+  #clearSettings(c: Container): void {
+    const ns = c.NetworkSettings;
+    if (!ns) return;
+    Object.assign(ns, { SandboxID: '', SandboxKey: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Ports: {} });
+    for (const ep of Object.values(ns.Networks)) Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+  }
+
+  async teardown(c: Container): Promise<void> {
+    await this.#init();
+    for (const m of this.#special.values()) m.delete(c.ID);
+    await this.#proxies.stop(c.ID);
+    const m = this.#mode(c);
+    if (m === 'host' || m.startsWith('container:')) return;
+    await this.#teardownEndpoints(c);
+    await destroyNetns(this.#netnsPath(c));
+    this.#clearSettings(c);
+  }
+
+  async remove(c: Container): Promise<void> {
+    // A container removed without a teardown (--rm found dead at restore) still has its namespace.
+    await this.teardown(c);
+  }
+
+  async restore(c: Container): Promise<void> {
+    await this.#init();
+    const ns = c.NetworkSettings;
+    const m = this.#mode(c);
+    if (!ns || m === 'host' || m === 'none' || m.startsWith('container:')) return;
+    let i = 0;
+    for (const [name, cfg] of Object.entries(ns.Networks)) {
+      const n = this.#netOf(name, cfg);
+      if (!n || n.driver !== 'bridge' || !cfg.IPAddress) continue;
+      n.pool!.allocate(c.ID, cfg.IPAddress);
+      await this.#save(n);
+      this.#eps(c.ID).set(n.id, { net: n, ip: cfg.IPAddress, mac: cfg.MacAddress ?? '', id: cfg.EndpointID ?? newId(), ifname: `eth${i++}`,
+        hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] });
+    }
+    const first = this.#primary(c);
+    if (first) ns.Ports = await this.#proxies.start(c, first.ip);
+  }
+
+  view(c: Container): NetworkSettings { return c.NetworkSettings ?? emptyNetworkSettings(); }
+
+  // ---------------------------------------------------------------- connect / disconnect
+
+  async connect(netRef: string, containerRef: string, given: EndpointSettings | undefined): Promise<void> {
+    await this.#init();
+    const n = this.#find(netRef);
+    const c = this.#o.lookup(containerRef);
+    const m = this.#mode(c);
+    if (m.startsWith('container:')) throw new InvalidParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+    if (m === 'host' || n.driver === 'host') throw new InvalidParameter('container cannot be disconnected from host network or connected to host network');
+    if (m === 'none' || n.driver === 'null') throw new InvalidParameter('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    const ns = c.NetworkSettings ?? emptyNetworkSettings();
+    c.NetworkSettings = ns;
+    if (Object.entries(ns.Networks).some(([name, cfg]) => this.#netOf(name, cfg) === n)) {
+      throw new Forbidden(`endpoint with name ${bare(c.Name)} already exists in network ${n.name}`);
+    }
+    const cfg = this.#endpointConfig(c, n, given);
+    if (c.State.Running) {
+      const used = new Set([...this.#eps(c.ID).values()].map((e) => e.ifname));
+      let i = 0;
+      while (used.has(`eth${i}`)) i++;
+      try {
+        await this.#attach(c, n, cfg, `eth${i}`);
+        ns.Networks[n.name] = cfg;
+        await this.#refreshRouting(c);
+        await this.#writeHosts(c);
+      } catch (err) {
+        const ep = this.#eps(c.ID).get(n.id);
+        this.#eps(c.ID).delete(n.id);
+        delete ns.Networks[n.name];
+        if (ep) await removeInterface(ep.hostVeth);
+        if (n.pool?.release(c.ID)) await this.#save(n);
+        throw err;
+      }
+    } else {
+      ns.Networks[n.name] = cfg;
+    }
+    await this.#o.persist?.(c);
+    this.#o.event?.('connect', n.id, { container: c.ID, name: n.name, type: n.driver });
+  }
+
+  async disconnect(netRef: string, containerRef: string, force: boolean): Promise<void> {
+    await this.#init();
+    const c = this.#o.lookup(containerRef);
+    let n: Net | undefined;
+    try { n = this.#find(netRef); } catch (err) { if (!force) throw err; }
+    const ns = c.NetworkSettings ?? emptyNetworkSettings();
+    const key = Object.keys(ns.Networks).find((name) => (n ? this.#netOf(name, ns.Networks[name]) === n : name === netRef));
+    if (!c.State.Running || !n) {
+      if (!key) throw new SystemError(`container ${c.ID} is not connected to the network ${netRef}`);
+      delete ns.Networks[key];
+    } else {
+      if (!key) throw new SystemError(`container ${c.ID} is not connected to network ${n.name}`);
+      if (this.#mode(c) === 'host' && n.driver === 'host') throw new InvalidParameter('container cannot be disconnected from host network or connected to host network');
+      const ep = this.#eps(c.ID).get(n.id);
+      delete ns.Networks[key];
+      if (ep) {
+        this.#eps(c.ID).delete(n.id);
+        await removeInterface(ep.hostVeth);
+        if (n.pool?.release(c.ID)) await this.#save(n);
+        if (n.name === 'bridge') Object.assign(ns, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+        await this.#refreshRouting(c);
+        await this.#writeHosts(c);
+      }
+    }
+    await this.#o.persist?.(c);
+    if (n) this.#o.event?.('disconnect', n.id, { container: c.ID, name: n.name, type: n.driver });
+  }
+
+  // ---------------------------------------------------------------- DNS
+
+  #dnsScope() {
+    /** The asking container's endpoints on user-defined networks, found by its source address. */
+    const askerOf = (ip: string): { cid: string; nets: Set<Net> } | undefined => {
+      for (const [cid, eps] of this.#endpoints) {
+        for (const ep of eps.values()) {
+          if (ep.ip === ip && !ep.net.predefined) return { cid, nets: new Set([...eps.values()].filter((e) => !e.net.predefined).map((e) => e.net)) };
+        }
+      }
+      return undefined;
+    };
+    const each = function* (this: NetworkController, nets: Set<Net>): Generator<[Container, Endpoint]> {
+      for (const [cid, eps] of this.#endpoints) {
+        let c: Container;
+        try { c = this.#o.lookup(cid); } catch { continue; }
+        for (const ep of eps.values()) if (nets.has(ep.net)) yield [c, ep];
+      }
+    }.bind(this);
+    return {
+      lookup: (from: string, name: string): string[] | undefined => {
+        const a = askerOf(from);
+        if (!a) return undefined;
+        let q = name.toLowerCase();
+        let nets = a.nets;
+        const suffix = [...a.nets].find((n) => q.endsWith(`.${n.name.toLowerCase()}`));
+        if (suffix) { nets = new Set([suffix]); q = q.slice(0, -(suffix.name.length + 1)); }
+        const ips: string[] = [];
+        for (const [c, ep] of each(nets)) {
+          const names = [bare(c.Name), ...ep.aliases, c.ID.slice(0, 12)].map((s) => s.toLowerCase());
+          if (names.includes(q) && !ips.includes(ep.ip)) ips.push(ep.ip);
+        }
+        return ips.length ? ips : undefined;
+      },
+      reverse: (from: string, ip: string): string | undefined => {
+        const a = askerOf(from);
+        if (!a) return undefined;
+        for (const [c, ep] of each(a.nets)) if (ep.ip === ip) return `${bare(c.Name)}.${ep.net.name}`;
+        return undefined;
+      },
+      upstreams: (from: string): string[] | undefined => {
+        const a = askerOf(from);
+        if (!a) return undefined;
+        let c: Container;
+        try { c = this.#o.lookup(a.cid); } catch { return undefined; }
+        const dns = c.HostConfig.Dns?.length ? c.HostConfig.Dns : this.#o.dns.length ? this.#o.dns : nameservers(this.#hostResolv);
+        return dns;
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  async close(): Promise<void> {
+    await this.#proxies.close();
+    if (!this.#ready) return;
+    await this.#ready.catch(() => {});
+    for (const n of this.#bridges()) {
+      await n.dns?.close().catch(() => {});
+      n.dns = undefined;
+    }
+    // Containers kept running (live-restore) keep their rules.
+    if (!this.#o.iptables || [...this.#endpoints.values()].some((m) => m.size > 0)) return;
+    for (const n of this.#bridges()) {
+      if (n.predefined) await removeFilterRules(n.bridge!);
+      else await removeRules(n.bridge!);
+    }
+  }
+}
+
+const overlapsCidr = (a: Cidr, b: Cidr) => a.base < b.base + b.size && b.base < a.base + a.size;

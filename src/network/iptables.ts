@@ -1,0 +1,55 @@
+import { run } from './run.js';
+
+/**
+ * Berth's iptables rules. Every rule carries the comment `berth:<bridge>` of the bridge it
+ * belongs to, so the rules of one network (and of one daemon, whose bridges are its own) can be
+ * found and removed exactly, whatever else shares the tables. Rules live in the built-in chains
+ * (nat POSTROUTING, filter FORWARD): a chain of our own would be shared by every berthd on the
+ * host, and one daemon's shutdown would pull it from under another.
+ */
+export type Rule = { table: 'nat' | 'filter'; chain: string; args: string[]; insert?: boolean };
+
+export const tag = (bridge: string): string[] => ['-m', 'comment', '--comment', `berth:${bridge}`];
+
+async function has(r: Rule): Promise<boolean> {
+  return run('iptables', ['-w', '-t', r.table, '-C', r.chain, ...r.args]).then(() => true, () => false);
+}
+
+export async function ensure(r: Rule): Promise<void> {
+  if (await has(r)) return;
+  await run('iptables', ['-w', '-t', r.table, r.insert ? '-I' : '-A', r.chain, ...(r.insert ? ['1'] : []), ...r.args]);
+}
+
+export async function remove(r: Rule): Promise<void> {
+  while (await has(r)) await run('iptables', ['-w', '-t', r.table, '-D', r.chain, ...r.args]);
+}
+
+/** Splits an `iptables -S` line into arguments, honouring its double quotes. */
+function splitRule(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
+  return out;
+}
+
+/** Removes every rule of `table` for which `match` holds (given the `-S` argument list). */
+export async function removeWhere(table: 'nat' | 'filter', match: (args: string[]) => boolean): Promise<void> {
+  const lines = (await run('iptables', ['-w', '-t', table, '-S']).catch(() => '')).split('\n');
+  for (const line of lines) {
+    if (!line.startsWith('-A ')) continue;
+    const args = splitRule(line);
+    if (!match(args)) continue;
+    await run('iptables', ['-w', '-t', table, '-D', ...args.slice(1)]).catch(() => {});
+  }
+}
+
+/** True when the rule carries the comment of one of `bridges`. */
+export const taggedFor = (bridges: string[]) => (args: string[]): boolean => {
+  const i = args.indexOf('--comment');
+  return i >= 0 && bridges.some((b) => args[i + 1] === `berth:${b}`);
+};
+
+/** Rules in a container's namespace, loaded in one go. */
+export async function restoreInNetns(netns: string, text: string): Promise<void> {
+  await run('nsenter', [`--net=${netns}`, 'iptables-restore', '-w', '--noflush'], text);
+}
