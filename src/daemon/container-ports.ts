@@ -4,7 +4,7 @@ import type { Ulimit } from '../config/config.js';
 import { buildSpec } from '../container/spec/index.js';
 import { loadProfile } from '../container/spec/seccomp.js';
 import type { SeccompProfile } from '../container/spec/seccomp.js';
-import { InvalidParameter } from '../lib/errors.js';
+import { Mounts, type MountsDeps } from '../volume/index.js';
 import { JsonFileLogger, validateLogOpts, readLogBatches, assertReadable } from '../logger/index.js';
 
 /**
@@ -60,20 +60,7 @@ export function logDrivers(): LogSink & LogSource {
   };
 }
 
-/** Until volume/ lands: containers get no volumes, and asking for one is refused, not ignored. */
-export function noMounts(): MountProvider {
-  return {
-    create: async (c) => {
-      const hc = c.HostConfig;
-      if (hc.Binds?.length || hc.Mounts?.length || Object.keys(hc.Tmpfs ?? {}).length || hc.VolumesFrom?.length) {
-        throw new InvalidParameter('volumes and mounts are not supported by this berthd yet');
-      }
-      c.MountPoints = {};
-      return [];
-    },
-    setup: async () => [],
-    teardown: async () => {},
-    remove: async () => {},
-    view: () => [],
-  };
+/** Volumes and mounts (volume/): binds, volumes, tmpfs and --volumes-from for the container service. */
+export function volumeMounts(deps: MountsDeps): MountProvider {
+  return new Mounts(deps);
 }

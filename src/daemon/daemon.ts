@@ -17,7 +17,10 @@ import { routes as execRoutes } from '../api/routers/exec/routes.js';
 import { ExecService } from '../container/exec.js';
 import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
-import { specBuilder, logDrivers, noMounts } from './container-ports.js';
+import { specBuilder, logDrivers, volumeMounts } from './container-ports.js';
+import { Volumes } from '../volume/index.js';
+import { Filters } from '../api/filters.js';
+import { routes as volumeRoutes } from '../api/routers/volumes/routes.js';
 import { NetworkController, type Networks } from '../network/index.js';
 import { routes as networkRoutes } from '../api/routers/networks/routes.js';
 import { Events } from '../events/index.js';
@@ -133,6 +136,13 @@ export class Daemon {
         }),
       });
       exec.startGc();
+      // Who uses a volume is read from the containers' records, so it survives a restart.
+      const volumes = await Volumes.open({
+        dataRoot: config.dataRoot, events, log: log.child({ module: 'volume' }),
+        users: async () => (containers ? await containers.list({ all: true, limit: 0, filters: new Filters() }) : []).map((v) => ({
+          id: v.Id, volumes: (v.Mounts as Array<{ Type: string; Name?: string }>).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
+        })),
+      });
       const networks = new NetworkController({
         dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
         iptables: config.iptables, ipMasq: config.ipMasq, icc: config.icc, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
@@ -178,7 +188,13 @@ export class Daemon {
           cgroupParent: config.cgroupParent, seccompProfile: config.seccompProfile, noNewPrivileges: config.noNewPrivileges,
         }),
         logs: logDrivers(),
-        mounts: noMounts(),
+        mounts: volumeMounts({
+          volumes, events, log: log.child({ module: 'volume' }),
+          lookup: (ref) => {
+            if (!containers) throw new Error('containers are not open yet');
+            return containers.get(ref);
+          },
+        }),
         networks,
         log: log.child({ module: 'container' }),
         defaults: {
@@ -252,6 +268,7 @@ export class Daemon {
             changes: (ref) => cs.changes(ref),
           }),
           ...networkRoutes(networks),
+          ...volumeRoutes(volumes),
           ...execRoutes({
             create: (ref, body) => exec.create(ref, body),
             exists: (id) => exec.exists(id),
