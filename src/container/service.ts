@@ -159,6 +159,9 @@ export class ContainerService {
 
   get(ref: string): Container { return this.#d.store.get(ref); }
 
+  /** Writes the record of a container another subsystem changed (network connect/disconnect). */
+  async save(c: Container): Promise<void> { await this.#d.store.save(c); }
+
   /** For /info: how many containers there are, by state. */
   counts(): { total: number; running: number; paused: number; stopped: number } {
     const all = this.#d.store.all();

@@ -147,6 +147,10 @@ export class Daemon {
         dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
         iptables: config.iptables, ipMasq: config.ipMasq, icc: config.icc, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
         log: log.child({ module: 'network' }),
+        persist: async (c) => {
+          if (!containers) throw new Error('containers are not open yet');
+          await containers.save(c);
+        },
         event: (action, id, attributes) => events.log('network', action, { ID: id, Attributes: attributes }),
         lookup: (ref) => {
           if (!containers) throw new Error('containers are not open yet');

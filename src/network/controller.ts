@@ -435,7 +435,17 @@ export class NetworkController implements Networks {
     const given = networking?.EndpointsConfig ?? {};
     const keys = Object.keys(given);
     if (keys.length > 1) throw new InvalidParameter(`Container cannot be connected to network endpoints: ${keys.join(', ')}`);
-    const n = m === 'default' ? this.#find('bridge') : this.#find(m);
+    // As dockerd, a network that does not exist is an error at start, not here: a 404 from
+    // create would make the CLI try to pull the image.
+    let n: Net;
+    try {
+      n = m === 'default' ? this.#find('bridge') : this.#find(m);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      ns.Networks[m] = { ...emptyEndpoint(), ...(keys.length ? given[keys[0]!] : {}) };
+      c.NetworkSettings = ns;
+      return [];
+    }
     if (n.driver === 'host' && m !== 'host') throw new InvalidParameter('conflicting options: host type networking can\'t be used with links. This would result in undefined behavior');
     if (n.driver === 'bridge') {
       ns.Networks[n.name] = this.#endpointConfig(c, n, keys.length ? given[keys[0]!] : undefined);
@@ -523,6 +533,7 @@ export class NetworkController implements Networks {
     if (n.name === 'bridge') {
       Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
     }
+    this.#o.event?.('connect', n.id, { container: c.ID, name: n.name, type: n.driver });
     return ep;
   }
 
@@ -579,6 +590,7 @@ export class NetworkController implements Networks {
     for (const ep of eps?.values() ?? []) {
       await removeInterface(ep.hostVeth);
       if (ep.net.pool?.release(c.ID)) await this.#save(ep.net);
+      this.#o.event?.('disconnect', ep.net.id, { container: c.ID, name: ep.net.name, type: ep.net.driver });
     }
     // Endpoints of a daemon that died are not in memory: their veths and addresses still are.
     for (const n of this.#bridges()) {
@@ -671,7 +683,6 @@ export class NetworkController implements Networks {
       ns.Networks[n.name] = cfg;
     }
     await this.#o.persist?.(c);
-    this.#o.event?.('connect', n.id, { container: c.ID, name: n.name, type: n.driver });
   }
 
   async disconnect(netRef: string, containerRef: string, force: boolean): Promise<void> {
@@ -693,13 +704,13 @@ export class NetworkController implements Networks {
         this.#eps(c.ID).delete(n.id);
         await removeInterface(ep.hostVeth);
         if (n.pool?.release(c.ID)) await this.#save(n);
+        this.#o.event?.('disconnect', n.id, { container: c.ID, name: n.name, type: n.driver });
         if (n.name === 'bridge') Object.assign(ns, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
         await this.#refreshRouting(c);
         await this.#writeHosts(c);
       }
     }
     await this.#o.persist?.(c);
-    if (n) this.#o.event?.('disconnect', n.id, { container: c.ID, name: n.name, type: n.driver });
   }
 
   // ---------------------------------------------------------------- DNS
