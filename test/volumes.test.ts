@@ -96,3 +96,88 @@ test('docker volume create, inspect, ls with filters, rm; dockerd name rules and
   assert.equal((await d.request('DELETE', '/volumes/nope')).status, 404);
   assert.equal((await d.request('DELETE', '/volumes/nope?force=1')).status, 204);
 });
+
+test('a named volume carries data from one container to the next; in use it cannot be removed (409)', async () => {
+  await ok(['run', '--name', 'writer', '--network', 'none', '-v', 'shared-data:/data', 'busybox', 'sh', '-c', 'echo written-once > /data/msg']);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', 'shared-data:/in:ro', 'busybox', 'cat', '/in/msg']), 'written-once\n');
+  const [v] = JSON.parse(await ok(['volume', 'inspect', 'shared-data']));
+  assert.equal(await readFile(join(v.Mountpoint, 'msg'), 'utf8'), 'written-once\n');
+  const id = (await ok(['inspect', '-f', '{{.Id}}', 'writer'])).trim();
+  assert.equal(await fails(['volume', 'rm', 'shared-data']),
+    `Error response from daemon: remove shared-data: volume is in use - [${id}]`);
+  const api = await d.request('DELETE', '/volumes/shared-data?force=1');
+  assert.equal(api.status, 409);
+  // inspect's Mounts as dockerd fills them for a named volume given with -v.
+  const [c] = JSON.parse(await ok(['inspect', 'writer']));
+  assert.deepEqual(c.Mounts, [{
+    Type: 'volume', Name: 'shared-data', Source: v.Mountpoint, Destination: '/data', Driver: 'local', Mode: 'z', RW: true, Propagation: '',
+  }]);
+  assert.equal((await ok(['ps', '-a', '-q', '--filter', 'volume=shared-data'])).trim(), id.slice(0, 12));
+  // rm -v keeps a named volume.
+  await ok(['rm', '-v', 'writer']);
+  assert.equal((await ok(['volume', 'ls', '-q', '--filter', 'name=shared-data'])).trim(), 'shared-data');
+  await ok(['volume', 'rm', 'shared-data']);
+});
+
+test('copy-up: an image VOLUME becomes an anonymous volume holding the image content with owners and modes; rm -v and --rm remove it', async () => {
+  await ok(['run', '--name', 'prep', '--network', 'none', 'busybox', 'sh', '-c',
+    'mkdir -p /data/sub && echo image-content > /data/f && ln -s f /data/link && chown -R 1234:5678 /data && chmod 750 /data && chmod 640 /data/f && chmod 1777 /data/sub && chown 42:43 /data/sub']);
+  await ok(['commit', '--change', 'VOLUME /data', 'prep', 'voltest:copy']);
+  await ok(['rm', 'prep']);
+  const out = await ok(['run', '--name', 'copied', '--network', 'none', 'voltest:copy', 'sh', '-c',
+    'stat -c "%n %u:%g %a" /data /data/f /data/sub && readlink /data/link && cat /data/f']);
+  assert.equal(out, '/data 1234:5678 750\n/data/f 1234:5678 640\n/data/sub 42:43 1777\nf\nimage-content\n');
+  const [c] = JSON.parse(await ok(['inspect', 'copied']));
+  assert.equal(c.Mounts.length, 1);
+  const m = c.Mounts[0];
+  assert.equal(m.Type, 'volume');
+  assert.match(m.Name, /^[0-9a-f]{64}$/);
+  assert.deepEqual({ ...m, Name: '' }, {
+    Type: 'volume', Name: '', Source: join(d.dataRoot, 'volumes', m.Name, '_data'), Destination: '/data', Driver: 'local', Mode: '', RW: true, Propagation: '',
+  });
+  const st = await stat(join(m.Source, 'f'));
+  assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [1234, 5678, 0o640]);
+  // The same container started again does not copy over what it changed.
+  await ok(['start', '-a', 'copied']);
+  // nocopy: a named volume given with :nocopy stays empty.
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', 'empty-vol:/data:nocopy', 'voltest:copy', 'ls', '-A', '/data']), '');
+  // A named empty volume gets the image's content too, and rm -v leaves it.
+  assert.equal(await ok(['run', '--name', 'named-copy', '--network', 'none', '-v', 'filled-vol:/data', 'voltest:copy', 'cat', '/data/f']), 'image-content\n');
+  await ok(['rm', '-v', 'named-copy', 'copied']);
+  assert.equal(await exists(join(d.dataRoot, 'volumes', m.Name)), false, 'rm -v removes the anonymous volume');
+  assert.deepEqual((await ok(['volume', 'ls', '-q', '--filter', 'name=-vol'])).trim().split('\n').sort(), ['empty-vol', 'filled-vol']);
+  // --rm removes the anonymous volumes (of the image and of -v /path), not named ones.
+  const before = (await ok(['volume', 'ls', '-q'])).trim();
+  await ok(['run', '--rm', '--network', 'none', '-v', '/extra', '-v', 'filled-vol:/named', 'voltest:copy', 'ls', '/extra', '/data']);
+  assert.equal((await ok(['volume', 'ls', '-q'])).trim(), before);
+  // Without -v, rm leaves the anonymous volume behind, dangling.
+  await ok(['run', '--name', 'keeps', '--network', 'none', 'voltest:copy', 'true']);
+  const [k] = JSON.parse(await ok(['inspect', 'keeps']));
+  await ok(['rm', 'keeps']);
+  assert.ok((await ok(['volume', 'ls', '-q', '--filter', 'dangling=true'])).split('\n').includes(k.Mounts[0].Name));
+  await ok(['volume', 'rm', k.Mounts[0].Name, 'empty-vol', 'filled-vol']);
+  await ok(['rmi', 'voltest:copy']);
+});
+
+test('bind mounts both ways, :ro enforced, missing -v source created, --mount bind source must exist', async () => {
+  const host = join(work, 'bind');
+  await mkdir(host);
+  await writeFile(join(host, 'from-host'), 'host says hi\n');
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', `${host}:/b`, 'busybox', 'sh', '-c', 'cat /b/from-host && echo back > /b/from-container']), 'host says hi\n');
+  assert.equal(await readFile(join(host, 'from-container'), 'utf8'), 'back\n');
+  const ro = await d.docker(['run', '--rm', '--network', 'none', '-v', `${host}:/b:ro`, 'busybox', 'sh', '-c', 'echo x > /b/nope']);
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /Read-only file system/);
+  assert.equal(await exists(join(host, 'nope')), false);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '--mount', `type=bind,source=${host},target=/m,readonly`, 'busybox', 'cat', '/m/from-host']), 'host says hi\n');
+
+  const missing = join(work, 'made', 'by', 'daemon');
+  await ok(['run', '--name', 'bind-insp', '--network', 'none', '-v', `${missing}:/x:ro`, 'busybox', 'true']);
+  assert.ok((await stat(missing)).isDirectory());
+  const [c] = JSON.parse(await ok(['inspect', 'bind-insp']));
+  assert.deepEqual(c.Mounts, [{ Type: 'bind', Source: missing, Destination: '/x', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
+  await ok(['rm', 'bind-insp']);
+
+  assert.equal(await fails(['run', '--rm', '--mount', `type=bind,source=${join(work, 'absent')},target=/x`, 'busybox', 'true']),
+    `docker: Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ${join(work, 'absent')}\n\nRun 'docker run --help' for more information`);
+});
