@@ -35,6 +35,8 @@ import type { Boot } from './boot.js';
 import { loadOrCreateEngineId } from './engine-id.js';
 import { prepareTmpDir } from './tmpdir.js';
 import { listenersOf } from './listeners.js';
+import { BuildService, engineBackend } from '../build/index.js';
+import { routes as buildRoutes } from '../api/routers/build/routes.js';
 
 /**
  * The composition root: builds the services in the reference engine's start-up order and
@@ -299,6 +301,10 @@ export class Daemon {
               return d.push(n, { ...o, auth: m.authFromHeader(o.auth) });
             },
           }),
+          ...buildRoutes(new BuildService({
+            backend: engineBackend(images.service, images.driver, cs), tmpDir: join(config.dataRoot, 'tmp'),
+            experimental: config.experimental, log: log.child({ module: 'build' }),
+          })),
           ...distributionRoutes({
             login: async (body) => (await distribution()).login(body as AuthConfig),
             inspect: async (n, auth) => {

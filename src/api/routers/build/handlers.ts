@@ -1,0 +1,90 @@
+import { PassThrough } from 'node:stream';
+import type { Request } from '../../request.js';
+import { bool, int } from '../../request.js';
+import { StreamReply } from '../../reply.js';
+import { InvalidParameter } from '../../../lib/errors.js';
+import type { BuildBackend, BuildMessage, BuildRequest } from './backend.js';
+
+function json<T>(value: string | undefined, name: string, dflt: T): T {
+  if (value === undefined || value === '') return dflt;
+  try {
+    return JSON.parse(value) as T;
+  } catch (err) {
+    throw new InvalidParameter(`failed to parse ${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Parses the query of POST /build as dockerd's newImageBuildOptions. */
+export function buildRequest(req: Request, experimental: boolean): BuildRequest {
+  const q = req.query;
+  const version = q.version ?? '';
+  if (version === '2') throw new InvalidParameter('buildkit not supported by daemon');
+  if (version !== '' && version !== '1') throw new InvalidParameter(`invalid version ${version}`);
+  if (bool(q.squash) && !experimental) throw new InvalidParameter('squash is only supported with experimental mode');
+  const isolation = q.isolation ?? '';
+  if (isolation !== '' && isolation !== 'default') throw new InvalidParameter(`Unsupported isolation: "${isolation}"`);
+  if (q.outputs && q.outputs !== '[]' && q.outputs !== 'null') throw new InvalidParameter('outputs are only supported with BuildKit');
+  const buildArgs = json<Record<string, string | null>>(q.buildargs, 'buildargs', {});
+  const labels = json<Record<string, string>>(q.labels, 'labels', {});
+  const cacheFrom = json<string[]>(q.cachefrom, 'cachefrom', []);
+  const extraHosts = req.searchParams.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean);
+  return {
+    context: req.body,
+    remote: q.remote ?? '',
+    dockerfile: q.dockerfile ?? '',
+    tags: req.searchParams.getAll('t').filter(Boolean),
+    quiet: bool(q.q),
+    noCache: bool(q.nocache),
+    // rm defaults to true (API >= 1.12) when the parameter is absent.
+    rm: q.rm === undefined || q.rm === '' ? true : bool(q.rm),
+    forceRm: bool(q.forcerm),
+    pull: bool(q.pull),
+    buildArgs: buildArgs ?? {},
+    labels: labels ?? {},
+    target: q.target ?? '',
+    networkMode: q.networkmode ?? '',
+    extraHosts,
+    memory: int(q.memory, 'memory', 0),
+    memorySwap: int(q.memswap, 'memswap', 0),
+    cpuShares: int(q.cpushares, 'cpushares', 0),
+    cpusetCpus: q.cpusetcpus ?? '',
+    cpusetMems: q.cpusetmems ?? '',
+    cpuPeriod: int(q.cpuperiod, 'cpuperiod', 0),
+    cpuQuota: int(q.cpuquota, 'cpuquota', 0),
+    shmSize: int(q.shmsize, 'shmsize', 0),
+    cacheFrom: cacheFrom ?? [],
+    platform: q.platform ?? '',
+    squash: bool(q.squash),
+    signal: req.signal,
+  };
+}
+
+/**
+ * POST /build. The status is decided by the first message: an error before any output (a
+ * Dockerfile that does not parse, a missing base image before its step printed) is an error
+ * response; once output went out, errors travel in the stream as errorDetail.
+ */
+export const build = (b: BuildBackend) => async (req: Request) => {
+  const opts = buildRequest(req, b.experimental);
+  const out = new PassThrough();
+  let started: (() => void) | undefined;
+  const first = new Promise<void>((r) => { started = r; });
+  const emit = async (m: BuildMessage) => {
+    started?.();
+    if (!out.write(JSON.stringify(m) + '\n')) await new Promise<void>((r) => { out.once('drain', r); out.once('close', r); });
+  };
+  const result = b.build(opts, emit).then(() => null, (err: unknown) => err as Error);
+  const early = await Promise.race([first.then(() => undefined), result]);
+  if (early instanceof Error) throw early;
+  void result.then((err) => {
+    if (err) {
+      const code = (err as { code?: unknown }).code;
+      const detail = typeof code === 'number' ? { code, message: err.message } : { message: err.message };
+      out.write(JSON.stringify({ errorDetail: detail, error: err.message }) + '\n');
+    }
+    out.end();
+  });
+  return new StreamReply(out);
+};
+
+export const prune = (b: BuildBackend) => () => b.prune();

@@ -1,0 +1,561 @@
+/**
+ * The classic builder of dockerd 20.10: a Dockerfile runs step by step, each step committing
+ * an image whose parent is the previous step's. A step's "run config" is the container config
+ * the image will carry; its "cache key" is that config with Cmd set to the step's command
+ * (`/bin/sh -c #(nop) ENV A=b` for the instructions that only change the config, the command
+ * itself for RUN, `COPY file:<sha256> in /dst ` for COPY/ADD), stored as the image's
+ * container_config. A step hits the cache when a child of the current image has the same
+ * container_config (dockerd's comparison), and then the child is reused as it is.
+ */
+import { posix } from 'node:path';
+import type { Log } from '../lib/log.js';
+import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
+import type { ContainerConfig } from '../types/image.js';
+import type { HostConfig } from '../types/container.js';
+import {
+  loadDockerfile, expandFrom, expandInstruction, parseDockerfile, parseInstruction, ShellLex,
+  type Instruction, type InstructionOf, type Stage, type EscapeToken,
+} from './dockerfile/index.js';
+import type { BuildBackend, BuildImage } from './backend.js';
+import type { BuildContext } from './context.js';
+import { BuildArgs } from './args.js';
+import { copySources, parseChown, resolveSources, sourcesHash, type CopySource } from './copy.js';
+import { resolveInScope } from '../container/archive-path.js';
+import { promises as fsp } from 'node:fs';
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+export interface BuildOptions {
+  dockerfile: string;
+  tags: string[];
+  quiet: boolean;
+  noCache: boolean;
+  rm: boolean;
+  forceRm: boolean;
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  target: string;
+  networkMode: string;
+  extraHosts: string[];
+  memory: number;
+  memorySwap: number;
+  cpuShares: number;
+  cpusetCpus: string;
+  cpusetMems: string;
+  cpuPeriod: number;
+  cpuQuota: number;
+  shmSize: number;
+  cacheFrom: string[];
+}
+
+/** Where the build's output goes: text for the `stream` field, and the image ID at the end. */
+export interface BuildOutput {
+  stream(text: string): Promise<void>;
+  aux(id: string): Promise<void>;
+}
+
+/** A RUN whose command exited non-zero; `code` becomes the errorDetail code (the CLI's exit code). */
+export class CommandFailed extends SystemError {
+  readonly code: number;
+  constructor(message: string, code: number) {
+    super(message);
+    this.code = code;
+  }
+}
+
+interface State {
+  image: BuildImage | undefined;
+  runConfig: ContainerConfig;
+  maintainer: string;
+  cmdSet: boolean;
+}
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+/** Go's %q of a []string. */
+const goQuoteList = (l: string[] | null | undefined) => `[${(l ?? []).map((s) => JSON.stringify(s)).join(' ')}]`;
+
+function goDuration(ns: number): string {
+  if (!ns) return '0s';
+  const units: Array<[number, string]> = [[3600e9, 'h'], [60e9, 'm']];
+  if (ns < 1e9) {
+    if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
+    if (ns % 1e3 === 0) return `${ns / 1e3}µs`;
+    return `${ns}ns`;
+  }
+  let out = '';
+  let rest = ns;
+  for (const [u, n] of units) {
+    if (rest >= u) {
+      out += `${Math.floor(rest / u)}${n}`;
+      rest %= u;
+    }
+  }
+  const s = rest / 1e9;
+  if (s > 0 || out === '') out += `${Number(s.toFixed(9))}s`;
+  else if (out !== '') out += '0s';
+  return out;
+}
+
+const copyConfig = (c: ContainerConfig): ContainerConfig => JSON.parse(JSON.stringify(c)) as ContainerConfig;
+
+/** dockerd's image cache comparison of two container configs. */
+export function sameConfig(a: ContainerConfig | undefined, b: ContainerConfig): boolean {
+  if (!a || a.OpenStdin || b.OpenStdin) return false;
+  if (!!a.AttachStdout !== !!b.AttachStdout || !!a.AttachStderr !== !!b.AttachStderr) return false;
+  if ((a.User ?? '') !== (b.User ?? '') || !!a.Tty !== !!b.Tty) return false;
+  const eqList = (x?: string[] | null, y?: string[] | null) => (x ?? []).length === (y ?? []).length && (x ?? []).every((v, i) => v === (y ?? [])[i]);
+  if (!eqList(a.Cmd, b.Cmd) || !eqList(a.Env, b.Env) || !eqList(a.Entrypoint, b.Entrypoint)) return false;
+  const keys = (o?: Record<string, unknown> | null) => Object.keys(o ?? {});
+  if (keys(a.Labels).length !== keys(b.Labels).length) return false;
+  for (const k of keys(a.Labels)) if (a.Labels![k] !== b.Labels?.[k]) return false;
+  if (keys(a.ExposedPorts).length !== keys(b.ExposedPorts).length) return false;
+  for (const k of keys(a.ExposedPorts)) if (!(k in (b.ExposedPorts ?? {}))) return false;
+  if (keys(a.Volumes).length !== keys(b.Volumes).length) return false;
+  for (const k of keys(a.Volumes)) if (!(k in (b.Volumes ?? {}))) return false;
+  return true;
+}
+
+/** `80`, `80/udp`, `8000-8002/tcp` as nat.ParsePortSpecs gives them: port/proto keys. */
+function portKeys(spec: string): string[] {
+  const [range = '', proto = 'tcp'] = spec.split('/');
+  const m = /^(\d+)(?:-(\d+))?$/.exec(range.replace(/^.*:/, ''));
+  if (!m) throw new InvalidParameter(`Invalid containerPort: ${spec}`);
+  const start = Number(m[1]);
+  const end = m[2] ? Number(m[2]) : start;
+  if (end < start) throw new InvalidParameter(`Invalid range specified for the Port: ${spec}`);
+  const out: string[] = [];
+  for (let p = start; p <= end; p++) out.push(`${p}/${proto.toLowerCase()}`);
+  return out;
+}
+
+export interface BuilderDeps {
+  backend: BuildBackend;
+  log: Log;
+}
+
+/** One build: a Dockerfile over a context, with its options and output. */
+class Build {
+  readonly #b: BuildBackend;
+  readonly #ctx: BuildContext;
+  readonly #o: BuildOptions;
+  readonly #out: BuildOutput;
+  readonly #signal: AbortSignal;
+  readonly #args: BuildArgs;
+  readonly #stages = new Map<string, BuildImage | undefined>();
+  readonly #stageList: Array<BuildImage | undefined> = [];
+  #lex: ShellLex = new ShellLex('\\');
+  #containers: string[] = [];
+  #all: string[] = [];
+
+  constructor(b: BuildBackend, ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal) {
+    this.#b = b;
+    this.#ctx = ctx;
+    this.#o = o;
+    this.#out = out;
+    this.#signal = signal;
+    this.#args = new BuildArgs(o.buildArgs);
+  }
+
+  #hostConfig(): HostConfig {
+    const o = this.#o;
+    const hc: Record<string, unknown> = { NetworkMode: o.networkMode || 'default' };
+    if (o.extraHosts.length) hc.ExtraHosts = o.extraHosts;
+    if (o.memory) hc.Memory = o.memory;
+    if (o.memorySwap) hc.MemorySwap = o.memorySwap;
+    if (o.cpuShares) hc.CpuShares = o.cpuShares;
+    if (o.cpusetCpus) hc.CpusetCpus = o.cpusetCpus;
+    if (o.cpusetMems) hc.CpusetMems = o.cpusetMems;
+    if (o.cpuPeriod) hc.CpuPeriod = o.cpuPeriod;
+    if (o.cpuQuota) hc.CpuQuota = o.cpuQuota;
+    if (o.shmSize) hc.ShmSize = o.shmSize;
+    return hc as HostConfig;
+  }
+
+  async run(): Promise<string> {
+    const { content, name } = await this.#ctx.dockerfile(this.#o.dockerfile);
+    const df = loadDockerfile(content, name, this.#o.target);
+    this.#lex = new ShellLex(df.escapeToken as EscapeToken);
+    const stages = df.stages;
+    // --label options become LABEL steps at the end of the last stage, sorted by key.
+    const last = stages[stages.length - 1];
+    const labelSteps: Array<InstructionOf<'LABEL'>> = Object.keys(this.#o.labels).sort().map((k) => ({
+      kind: 'LABEL', labels: [{ key: k, value: this.#o.labels[k]! }],
+      original: `LABEL ${k}=${this.#o.labels[k]}`, startLine: 0, endLine: 0,
+    }));
+    const total = df.metaArgs.length + stages.length + stages.reduce((n, s) => n + s.commands.length, 0) + (last ? labelSteps.length : 0);
+    let step = 0;
+    const print = (text: string) => this.#out.stream(`Step ${++step}/${total} : ${text}\n`);
+    for (const w of df.warnings) await this.#out.stream(`${w}\n`);
+    const metaLex = this.#lex;
+    for (const a of df.metaArgs) {
+      await print(a.original);
+      const env = this.#args.metaEnv();
+      const x = expandInstruction(a, metaLex, env);
+      for (const d of x.args) this.#args.addMetaArg(d.key, d.value);
+    }
+    let state: State | undefined;
+    for (const stage of stages) {
+      this.#checkAbort();
+      await print(stage.original);
+      state = await this.#beginStage(stage);
+      await this.#out.stream(` ---> ${state.image ? short(state.image.id) : ''}\n`);
+      const commands: Instruction[] = stage === last ? [...stage.commands, ...labelSteps] : stage.commands;
+      for (const cmd of commands) {
+        this.#checkAbort();
+        await print(cmd.original);
+        await this.#step(state, cmd, cmd.startLine === 0);
+        state.runConfig.Image = state.image?.id ?? '';
+        await this.#out.stream(` ---> ${state.image ? short(state.image.id) : ''}\n`);
+      }
+      this.#stageList.push(state.image);
+      if (stage.name) this.#stages.set(stage.name, state.image);
+    }
+    const unused = this.#args.unused();
+    if (unused.length) await this.#out.stream(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    if (!state?.image) throw new InvalidParameter('No image was generated. Is your Dockerfile empty?');
+    return state.image.id;
+  }
+
+  #checkAbort(): void {
+    if (this.#signal.aborted) throw new SystemError('context canceled');
+  }
+
+  async #beginStage(stage: Stage): Promise<State> {
+    this.#args.resetStage();
+    const { baseName } = expandFrom(stage, this.#lex, this.#args.metaEnv());
+    let image: BuildImage | undefined;
+    if (baseName.toLowerCase() === 'scratch') image = undefined;
+    else if (this.#stages.has(baseName.toLowerCase())) image = this.#stages.get(baseName.toLowerCase());
+    else {
+      try {
+        image = this.#b.resolveImage(baseName);
+      } catch (err) {
+        if (err instanceof NotFound) {
+          throw new NotFound(`pull access denied for ${baseName.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': the image is not present locally and this builder does not pull`, { cause: err });
+        }
+        throw err;
+      }
+    }
+    const runConfig = copyConfig(image?.config.config ?? {});
+    if (!(runConfig.Env ?? []).some((e) => e.startsWith('PATH='))) runConfig.Env = [...(runConfig.Env ?? []), DEFAULT_PATH];
+    runConfig.OpenStdin = false;
+    runConfig.StdinOnce = false;
+    const state: State = { image, runConfig, maintainer: '', cmdSet: false };
+    const triggers = runConfig.OnBuild ?? [];
+    if (triggers.length) {
+      await this.#out.stream(`# Executing ${triggers.length} build ${triggers.length > 1 ? 'triggers' : 'trigger'}\n`);
+      runConfig.OnBuild = [];
+      for (const t of triggers) {
+        const parsed = parseDockerfile(t);
+        for (const node of parsed.nodes) {
+          const upper = node.cmd.toUpperCase();
+          if (upper === 'ONBUILD') throw new InvalidParameter('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+          if (upper === 'MAINTAINER' || upper === 'FROM') throw new InvalidParameter(`${upper} isn't allowed as an ONBUILD trigger`);
+          const instr = parseInstruction(node) as Instruction;
+          await this.#step(state, instr, false);
+          state.runConfig.Image = state.image?.id ?? '';
+        }
+      }
+    }
+    state.runConfig.Image = image?.id ?? '';
+    return state;
+  }
+
+  #env(state: State): string[] {
+    const env = state.runConfig.Env ?? [];
+    return [...env, ...this.#args.filterAllowed(env)];
+  }
+
+  /** One instruction, then the step's containers removed as rm/forcerm say. */
+  async #step(state: State, raw: Instruction, noExpand: boolean): Promise<void> {
+    this.#containers = [];
+    let ok = false;
+    try {
+      const cmd = noExpand ? raw : expandInstruction(raw, this.#lex, this.#env(state));
+      await this.#dispatch(state, cmd);
+      ok = true;
+    } finally {
+      // A failed step's container goes too (unless rm=false), so no failed build leaves one behind.
+      if (this.#o.forceRm || this.#o.rm) await this.#removeContainers(ok);
+    }
+  }
+
+  async #removeContainers(print: boolean): Promise<void> {
+    for (const id of this.#containers) {
+      try {
+        await this.#b.removeContainer(id, true);
+        if (print || this.#o.forceRm) await this.#out.stream(`Removing intermediate container ${short(id)}\n`);
+      } catch (err) {
+        await this.#out.stream(`Error removing intermediate container ${short(id)}: ${(err as Error).message}\n`);
+      }
+    }
+    this.#containers = [];
+  }
+
+  async #dispatch(state: State, cmd: Instruction): Promise<void> {
+    const rc = state.runConfig;
+    switch (cmd.kind) {
+      case 'ENV': {
+        const env = [...(rc.Env ?? [])];
+        for (const { key, value } of cmd.env) {
+          const i = env.findIndex((e) => e.split('=')[0] === key);
+          if (i >= 0) env[i] = `${key}=${value}`;
+          else env.push(`${key}=${value}`);
+        }
+        rc.Env = env;
+        return this.#commit(state, `ENV ${cmd.env.map((e) => `${e.key}=${e.value}`).join(' ')}`);
+      }
+      case 'MAINTAINER':
+        state.maintainer = cmd.maintainer;
+        return this.#commit(state, `MAINTAINER ${cmd.maintainer}`);
+      case 'LABEL':
+        rc.Labels = { ...(rc.Labels ?? {}) };
+        for (const { key, value } of cmd.labels) rc.Labels[key] = value;
+        return this.#commit(state, `LABEL ${cmd.labels.map((e) => `${e.key}=${e.value}`).join(' ')}`);
+      case 'ARG': {
+        for (const a of cmd.args) this.#args.addArg(a.key, a.value);
+        return this.#commit(state, `ARG ${cmd.args.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`);
+      }
+      case 'ONBUILD':
+        rc.OnBuild = [...(rc.OnBuild ?? []), cmd.expression];
+        return this.#commit(state, `ONBUILD ${cmd.expression}`);
+      case 'WORKDIR': {
+        rc.WorkingDir = posix.isAbsolute(cmd.path) ? posix.normalize(cmd.path) : posix.join('/', rc.WorkingDir || '/', cmd.path);
+        if (rc.WorkingDir.length > 1) rc.WorkingDir = rc.WorkingDir.replace(/\/+$/, '');
+        return this.#workdir(state);
+      }
+      case 'RUN':
+        return this.#run(state, cmd);
+      case 'CMD': {
+        rc.Cmd = cmd.prependShell ? [...(rc.Shell?.length ? rc.Shell : DEFAULT_SHELL), cmd.cmdLine.join(' ')] : [...cmd.cmdLine];
+        if (cmd.cmdLine.length) state.cmdSet = true;
+        return this.#commit(state, `CMD ${goQuoteList(rc.Cmd)}`);
+      }
+      case 'ENTRYPOINT': {
+        rc.Entrypoint = cmd.prependShell ? [...(rc.Shell?.length ? rc.Shell : DEFAULT_SHELL), cmd.cmdLine.join(' ')] : [...cmd.cmdLine];
+        if (!state.cmdSet) rc.Cmd = null;
+        return this.#commit(state, `ENTRYPOINT ${goQuoteList(rc.Entrypoint)}`);
+      }
+      case 'HEALTHCHECK': {
+        const h = cmd.health;
+        if (h.Test[0] === 'NONE') rc.Healthcheck = { Test: ['NONE'] };
+        else {
+          rc.Healthcheck = { Test: h.Test };
+          if (h.Interval) rc.Healthcheck.Interval = h.Interval;
+          if (h.Timeout) rc.Healthcheck.Timeout = h.Timeout;
+          if (h.StartPeriod) rc.Healthcheck.StartPeriod = h.StartPeriod;
+          if (h.Retries) rc.Healthcheck.Retries = h.Retries;
+        }
+        const hc = rc.Healthcheck;
+        const ch = (n = 0) => `'${n < 32 ? `\\x${n.toString(16).padStart(2, '0')}` : String.fromCharCode(n)}'`;
+        return this.#commit(state, `HEALTHCHECK &{${goQuoteList(hc.Test)} "${goDuration(hc.Interval ?? 0)}" "${goDuration(hc.Timeout ?? 0)}" "${goDuration(hc.StartPeriod ?? 0)}" ${ch(hc.Retries)}}`);
+      }
+      case 'EXPOSE': {
+        rc.ExposedPorts = { ...(rc.ExposedPorts ?? {}) };
+        for (const p of cmd.ports) for (const k of portKeys(p)) rc.ExposedPorts[k] = {};
+        return this.#commit(state, `EXPOSE ${cmd.ports.join(' ')}`);
+      }
+      case 'USER':
+        rc.User = cmd.user;
+        return this.#commit(state, `USER ${cmd.user}`);
+      case 'VOLUME':
+        rc.Volumes = { ...(rc.Volumes ?? {}) };
+        for (const v of cmd.volumes) rc.Volumes[v] = {};
+        return this.#commit(state, `VOLUME ${goQuoteList(cmd.volumes)}`);
+      case 'STOPSIGNAL':
+        if (!/^(SIG)?[A-Z0-9+-]+$/i.test(cmd.signal) || (/^\d+$/.test(cmd.signal) && Number(cmd.signal) === 0)) {
+          throw new InvalidParameter(`Invalid signal: ${cmd.signal}`);
+        }
+        rc.StopSignal = cmd.signal;
+        return this.#commit(state, `STOPSIGNAL ${cmd.signal}`);
+      case 'SHELL':
+        rc.Shell = [...cmd.shell];
+        return this.#commit(state, `SHELL [${cmd.shell.join(' ')}]`);
+      case 'COPY':
+      case 'ADD':
+        return this.#copy(state, cmd);
+    }
+  }
+
+  /** The cache: the newest child of the current image whose container_config matches. */
+  #probe(state: State, cfg: ContainerConfig): BuildImage | undefined {
+    if (this.#o.noCache) return undefined;
+    let match: BuildImage | undefined;
+    for (const img of this.#b.children(state.image?.id ?? '')) {
+      if (!sameConfig(img.config.container_config, cfg)) continue;
+      if (!match || (match.config.created ?? '') < (img.config.created ?? '')) match = img;
+    }
+    return match;
+  }
+
+  async #hit(state: State, cfg: ContainerConfig): Promise<boolean> {
+    const hit = this.#probe(state, cfg);
+    if (!hit) return false;
+    await this.#out.stream(' ---> Using cache\n');
+    state.image = hit;
+    return true;
+  }
+
+  #commented(state: State, comment: string): ContainerConfig {
+    const c = copyConfig(state.runConfig);
+    c.Cmd = ['/bin/sh', '-c', `#(nop) ${comment}`];
+    return c;
+  }
+
+  async #create(state: State, cfg: ContainerConfig): Promise<string> {
+    const { Id, Warnings } = await this.#b.createContainer({ ...cfg, Image: state.image!.id, HostConfig: this.#hostConfig() });
+    this.#containers.push(Id);
+    this.#all.push(Id);
+    for (const w of Warnings) await this.#out.stream(` ---> [Warning] ${w}\n`);
+    await this.#out.stream(` ---> Running in ${short(Id)}\n`);
+    return Id;
+  }
+
+  async #save(state: State, containerId: string, containerConfig: ContainerConfig, diff: import('node:stream').Readable | undefined): Promise<void> {
+    const id = await this.#b.commit({
+      parent: state.image, diff, containerId, containerConfig, config: copyConfig(state.runConfig), author: state.maintainer,
+    });
+    state.image = this.#b.resolveImage(id);
+  }
+
+  /** A config-only step: a container made for it (as dockerd does), committed with no layer. */
+  async #commit(state: State, comment: string): Promise<void> {
+    const cfg = this.#commented(state, comment);
+    if (await this.#hit(state, cfg)) return;
+    if (!state.image) return this.#save(state, '', cfg, undefined);
+    const id = await this.#create(state, cfg);
+    await this.#save(state, id, cfg, undefined);
+  }
+
+  async #workdir(state: State): Promise<void> {
+    const cfg = this.#commented(state, `WORKDIR ${state.runConfig.WorkingDir}`);
+    if (await this.#hit(state, cfg)) return;
+    const mk = async (root: string) => {
+      const host = await resolveInScope(root, state.runConfig.WorkingDir!);
+      await fsp.mkdir(host, { recursive: true, mode: 0o755 });
+    };
+    if (!state.image) {
+      await this.#b.scratchLayer(undefined, async (root, diff) => {
+        await mk(root);
+        await this.#save(state, '', cfg, diff());
+      });
+      return;
+    }
+    const id = await this.#create(state, cfg);
+    await this.#b.withContainerRoot(id, mk);
+    await this.#save(state, id, cfg, this.#b.containerDiff(id));
+  }
+
+  async #run(state: State, cmd: InstructionOf<'RUN'>): Promise<void> {
+    if (!state.image) throw new InvalidParameter('Please provide a source image with `from` prior to run');
+    const rc = state.runConfig;
+    const args = cmd.prependShell ? [...(rc.Shell?.length ? rc.Shell : DEFAULT_SHELL), cmd.cmdLine.join(' ')] : [...cmd.cmdLine];
+    const buildArgs = this.#args.filterAllowed(rc.Env ?? []);
+    const recorded = buildArgs.filter((kv) => this.#args.recorded(kv)).sort();
+    const saveCmd = recorded.length ? [`|${recorded.length}`, ...recorded, ...args] : args;
+    const probe = copyConfig(rc);
+    probe.Cmd = saveCmd;
+    probe.Entrypoint = null;
+    if (await this.#hit(state, probe)) return;
+    const runCfg = copyConfig(rc);
+    runCfg.Cmd = args;
+    runCfg.Env = [...(rc.Env ?? []), ...buildArgs];
+    runCfg.Entrypoint = [];
+    runCfg.Healthcheck = { Test: ['NONE'] };
+    runCfg.AttachStdout = true;
+    runCfg.AttachStderr = true;
+    const id = await this.#create(state, runCfg);
+    const output = this.#b.attachContainer(id, (chunk) => { void this.#out.stream(chunk.toString('utf8')); });
+    const abort = () => { void this.#b.removeContainer(id, true).catch(() => {}); };
+    this.#signal.addEventListener('abort', abort, { once: true });
+    let code: number;
+    try {
+      await this.#b.startContainer(id);
+      code = await this.#b.waitContainer(id);
+      await output;
+    } finally {
+      this.#signal.removeEventListener('abort', abort);
+    }
+    this.#checkAbort();
+    if (code !== 0) throw new CommandFailed(`The command '${args.join(' ')}' returned a non-zero code: ${code}`, code);
+    await this.#save(state, id, probe, this.#b.containerDiff(id));
+  }
+
+  async #copy(state: State, cmd: InstructionOf<'COPY'> | InstructionOf<'ADD'>): Promise<void> {
+    const name = cmd.kind;
+    for (const s of cmd.sources) {
+      if (/^https?:\/\//i.test(s)) {
+        if (name === 'COPY') throw new InvalidParameter(`${name} failed: source can't be a URL for COPY`);
+        throw new InvalidParameter(`${name} failed: ADD of a URL is not supported by this builder yet`);
+      }
+    }
+    const from = name === 'COPY' ? cmd.from : '';
+    const withSources = async <T>(fn: (root: string, excluded: (rel: string) => boolean) => Promise<T>): Promise<T> => {
+      if (!from) return fn(this.#ctx.root, (rel) => this.#ctx.excluded(rel));
+      let img: BuildImage | undefined;
+      if (this.#stages.has(from.toLowerCase())) img = this.#stages.get(from.toLowerCase());
+      else if (/^\d+$/.test(from)) {
+        const i = Number(from);
+        if (i >= this.#stageList.length) throw new InvalidParameter(`invalid from flag value ${from}: refers to current build stage`);
+        img = this.#stageList[i];
+      } else {
+        try {
+          img = this.#b.resolveImage(from);
+        } catch (err) {
+          if (err instanceof NotFound) throw new InvalidParameter(`invalid from flag value ${from}: ${err.message}`, { cause: err });
+          throw err;
+        }
+      }
+      return this.#b.scratchLayer(img, (root) => fn(root, () => false));
+    };
+    await withSources(async (srcRoot, excluded) => {
+      let sources: CopySource[];
+      try {
+        sources = await resolveSources(srcRoot, cmd.sources, excluded);
+      } catch (err) {
+        if (err instanceof InvalidParameter) throw new InvalidParameter(`${name} failed: ${err.message}`, { cause: err });
+        throw err;
+      }
+      if (sources.length === 0) throw new InvalidParameter(`${name} failed: no source files were specified`);
+      const hash = sourcesHash(sources);
+      const chown = cmd.chown ? `--chown=${cmd.chown}` : '';
+      const cfg = this.#commented(state, `${name} ${chown}${hash} in ${cmd.dest} `);
+      if (await this.#hit(state, cfg)) return;
+      const wd = state.runConfig.WorkingDir || '/';
+      let dest = posix.isAbsolute(cmd.dest) ? cmd.dest : posix.join(wd, cmd.dest);
+      dest = posix.normalize(dest);
+      await this.#b.scratchLayer(state.image, async (root, diff) => {
+        const id = cmd.chown ? await parseChown(root, cmd.chown) : { uid: 0, gid: 0 };
+        const destRaw = cmd.dest === '.' || cmd.dest.endsWith('/') || cmd.dest.endsWith('/.') ? `${dest.replace(/\/$/, '')}/` : cmd.dest;
+        await copySources(root, sources, destRaw, dest, id, { decompress: name === 'ADD', cmd: name, excluded });
+        await this.#save(state, '', cfg, diff());
+      });
+    });
+  }
+
+  /** Containers still there after a failure with rm=false, for the log. */
+  leftovers(): string[] { return this.#all; }
+}
+
+/** The classic builder behind POST /build. */
+export class Builder {
+  readonly #d: BuilderDeps;
+  constructor(deps: BuilderDeps) { this.#d = deps; }
+
+  /**
+   * Runs the build and tags the result; returns the image ID. Output (steps, RUN output,
+   * "Successfully built/tagged", the aux ID) goes to `out` as it happens.
+   */
+  async build(ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal): Promise<string> {
+    const build = new Build(this.#d.backend, ctx, o, out, signal);
+    const id = await build.run();
+    await out.aux(id);
+    await out.stream(`Successfully built ${short(id)}\n`);
+    for (const t of o.tags) {
+      const name = await this.#d.backend.tag(id, t);
+      await out.stream(`Successfully tagged ${name}\n`);
+    }
+    return id;
+  }
+}

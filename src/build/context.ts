@@ -1,0 +1,115 @@
+/**
+ * The build context: the files a build may COPY or ADD, extracted from the request's tar
+ * (plain, gzip, bzip2 or xz) into a private directory under the daemon's tmp dir, or fetched
+ * from a `remote` URL (a tarball, or a lone Dockerfile). Paths inside the context are
+ * `/`-separated and relative to its root; the `.dockerignore` patterns found in it hide the
+ * files they match, and the Dockerfile and .dockerignore themselves when they match.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, lstat, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { extractToPath, resolveInScope } from '../container/archive-path.js';
+import { InvalidParameter, NotFound } from '../lib/errors.js';
+import { PatternMatcher, buildFilesToRemove, readDockerignore } from './dockerignore.js';
+import { detectCompression } from '../archive/compression.js';
+
+export class BuildContext {
+  readonly root: string;
+  #matcher: PatternMatcher | undefined;
+
+  private constructor(root: string) {
+    this.root = root;
+  }
+
+  static async #make(tmpDir: string): Promise<BuildContext> {
+    const root = join(tmpDir, `docker-builder${randomBytes(8).toString('hex')}`);
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    return new BuildContext(root);
+  }
+
+  /** The request body as the context: a tar, compressed or not. */
+  static async fromTar(input: Readable, tmpDir: string): Promise<BuildContext> {
+    const ctx = await BuildContext.#make(tmpDir);
+    try {
+      await extractToPath(ctx.root, '/', input, { copyUIDGID: true });
+    } catch (err) {
+      await ctx.close();
+      throw err;
+    }
+    return ctx;
+  }
+
+  /**
+   * A `remote` URL as the context: a tar archive (compressed or not) is the context; anything
+   * else is taken as the Dockerfile itself, as dockerd does with a plain-text download.
+   */
+  static async fromRemote(url: string, tmpDir: string, dockerfileName: string, signal?: AbortSignal): Promise<BuildContext> {
+    if (!/^https?:\/\//i.test(url)) {
+      throw new InvalidParameter(`unable to prepare context: unsupported remote context "${url}": only http(s) URLs are supported`);
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, signal ? { signal } : {});
+    } catch (err) {
+      throw new InvalidParameter(`unable to prepare context: ${(err as Error).message}`, { cause: err });
+    }
+    if (!res.ok) {
+      throw new InvalidParameter(`unable to prepare context: error downloading remote context ${url}: ${res.statusText}`);
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    const ctx = await BuildContext.#make(tmpDir);
+    try {
+      const type = res.headers.get('content-type') ?? '';
+      if (detectCompression(body.subarray(0, 6)) !== 'none' || isTar(body) || /x-tar|gzip|x-bzip2|x-xz/.test(type)) {
+        await extractToPath(ctx.root, '/', Readable.from([body]), { copyUIDGID: true });
+      } else {
+        await writeFile(join(ctx.root, posix.basename(dockerfileName || 'Dockerfile')), body);
+      }
+    } catch (err) {
+      await ctx.close();
+      throw err;
+    }
+    return ctx;
+  }
+
+  /**
+   * Reads the Dockerfile (falling back to `dockerfile` when the default name is missing, as
+   * dockerd) and applies .dockerignore: the build files it matches are removed from the context.
+   */
+  async dockerfile(name: string): Promise<{ name: string; content: Buffer }> {
+    let file = name || 'Dockerfile';
+    const content = await this.#read(file).catch(async (err: unknown) => {
+      if (name && name !== 'Dockerfile') throw err;
+      file = 'dockerfile';
+      return this.#read(file).catch(() => { throw err; });
+    });
+    const ignore = await readFile(join(this.root, '.dockerignore')).catch(() => undefined);
+    if (ignore) {
+      const patterns = readDockerignore(ignore);
+      this.#matcher = new PatternMatcher(patterns);
+      for (const f of buildFilesToRemove(patterns, file)) await rm(join(this.root, f), { force: true, recursive: true });
+    }
+    return { name: file, content };
+  }
+
+  async #read(name: string): Promise<Buffer> {
+    const path = await resolveInScope(this.root, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st || !st.isFile()) throw new NotFound(`Cannot locate specified Dockerfile: ${name}`);
+    return readFile(path);
+  }
+
+  /** Whether a context path is hidden by .dockerignore. */
+  excluded(rel: string): boolean {
+    return this.#matcher ? this.#matcher.matches(rel) : false;
+  }
+
+  async close(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+function isTar(b: Buffer): boolean {
+  return b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
+}

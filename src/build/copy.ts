@@ -1,0 +1,248 @@
+/**
+ * COPY and ADD, as dockerd 20.10's classic builder does them. A "source" is one file or
+ * directory found under a source root (the build context, or the root filesystem of a stage
+ * or image for `--from`), resolved with symlinks followed inside that root only, so a link in
+ * the context cannot make the builder read a host file. Each source has a content hash
+ * (`file:<sha256>` or `dir:<sha256>`) that goes into the step's `#(nop)` command, which is
+ * what makes a changed file miss the cache. Files land in the destination root owned by 0:0
+ * (or the --chown identity), with their modes and times.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp, type Stats } from 'node:fs';
+import { posix } from 'node:path';
+import { resolveInScope, extractToPath } from '../container/archive-path.js';
+import { detectCompression } from '../archive/compression.js';
+import { InvalidParameter } from '../lib/errors.js';
+
+export interface CopySource {
+  /** The path as written, cleaned (for the destination's base name). */
+  path: string;
+  /** The host path, after in-scope resolution. */
+  host: string;
+  dir: boolean;
+  hash: string;
+}
+
+const WILDCARD = /[*?[]/;
+
+/** Go's filepath.Match for one `/`-separated path. */
+export function goMatch(pattern: string, name: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 1);
+      if (end < 0) throw new InvalidParameter('syntax error in pattern');
+      let cls = pattern.slice(i + 1, end);
+      if (cls.startsWith('^')) cls = `!${cls.slice(1)}`;
+      re += `[${cls.startsWith('!') ? `^${cls.slice(1)}` : cls}]`;
+      i = end;
+    } else if (c === '\\' && i + 1 < pattern.length) re += `\\${pattern[++i]}`;
+    else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$').test(name);
+}
+
+async function hashFile(host: string, st: Stats): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`${st.mode & 0o7777}\0`);
+  if (st.isSymbolicLink()) h.update(`link\0${await fsp.readlink(host)}`);
+  else {
+    for await (const chunk of createReadStream(host)) h.update(chunk as Buffer);
+  }
+  return h.digest('hex');
+}
+
+async function hashDir(host: string, excluded: (rel: string) => boolean, base: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const names = (await fsp.readdir(dir)).sort();
+    for (const n of names) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (excluded(posix.join(base, r))) continue;
+      const p = posix.join(dir, n);
+      const st = await fsp.lstat(p);
+      if (st.isDirectory()) {
+        h.update(`d\0${r}\0${st.mode & 0o7777}\n`);
+        await walk(p, r);
+      } else {
+        h.update(`f\0${r}\0${await hashFile(p, st)}\n`);
+      }
+    }
+  };
+  await walk(host, '');
+  return h.digest('hex');
+}
+
+/**
+ * The sources of one COPY/ADD under `root`. `excluded` hides context paths (.dockerignore);
+ * errors read as dockerd's.
+ */
+export async function resolveSources(root: string, sources: string[], excluded: (rel: string) => boolean): Promise<CopySource[]> {
+  const out: CopySource[] = [];
+  for (const orig of sources) {
+    const clean = posix.normalize(`/${orig}`).replace(/^\/+/, '');
+    const rel = posix.relative('/', posix.join('/', orig));
+    if (posix.normalize(orig).startsWith('../') || posix.normalize(orig) === '..') {
+      throw new InvalidParameter(`Forbidden path outside the build context: ${orig} ()`);
+    }
+    if (WILDCARD.test(clean)) {
+      const matches: string[] = [];
+      const walk = async (dir: string, prefix: string): Promise<void> => {
+        for (const n of (await fsp.readdir(dir)).sort()) {
+          const r = prefix ? `${prefix}/${n}` : n;
+          if (excluded(r)) continue;
+          if (goMatch(clean, r)) { matches.push(r); continue; }
+          const st = await fsp.lstat(posix.join(dir, n));
+          if (st.isDirectory()) await walk(posix.join(dir, n), r);
+        }
+      };
+      await walk(root, '');
+      for (const m of matches) out.push(await source(root, m, excluded));
+      continue;
+    }
+    if (rel !== '' && excluded(rel)) throw notFound(orig);
+    out.push(await source(root, rel, excluded).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') throw notFound(orig);
+      throw err;
+    }));
+  }
+  return out;
+}
+
+const notFound = (p: string) =>
+  new InvalidParameter(`file not found in build context or excluded by .dockerignore: stat ${p}: file does not exist`);
+
+async function source(root: string, rel: string, excluded: (rel: string) => boolean): Promise<CopySource> {
+  const host = await resolveInScope(root, rel);
+  const st = await fsp.stat(host);
+  if (st.isDirectory()) return { path: rel, host, dir: true, hash: `dir:${await hashDir(host, excluded, rel)}` };
+  return { path: rel, host, dir: false, hash: `file:${await hashFile(host, st)}` };
+}
+
+/** dockerd's hash of several sources: `multi:` and the sha256 of their hashes joined by commas. */
+export function sourcesHash(sources: CopySource[]): string {
+  if (sources.length === 1) return sources[0]!.hash;
+  return `multi:${createHash('sha256').update(sources.map((s) => s.hash).join(',')).digest('hex')}`;
+}
+
+export interface Identity { uid: number; gid: number }
+
+/** `--chown=user[:group]`, names looked up in the destination's /etc/passwd and /etc/group. */
+export async function parseChown(root: string, chown: string): Promise<Identity> {
+  const [user = '', group] = chown.split(':');
+  const lookup = async (file: string, name: string, what: string): Promise<{ id: number; gid?: number }> => {
+    if (/^\d+$/.test(name)) return { id: Number(name) };
+    const text = await fsp.readFile(await resolveInScope(root, file), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === name && f.length >= 3) return { id: Number(f[2]), ...(f[3] !== undefined ? { gid: Number(f[3]) } : {}) };
+    }
+    throw new InvalidParameter(`unable to convert uid/gid chown string to host mapping: can't find ${what} for ${what === 'uid' ? 'user' : 'group'} ${name}: no such ${what === 'uid' ? 'user' : 'group'}: ${name}`);
+  };
+  const u = await lookup('/etc/passwd', user, 'uid');
+  if (group === undefined) return { uid: u.id, gid: /^\d+$/.test(user) ? u.id : (u.gid ?? u.id) };
+  const g = await lookup('/etc/group', group, 'gid');
+  return { uid: u.id, gid: g.id };
+}
+
+/** Creates the missing directories of container path `dir` (0755, owned by `id`). */
+async function mkdirAll(root: string, dir: string, id: Identity): Promise<string> {
+  let cur = '/';
+  for (const part of dir.split('/').filter(Boolean)) {
+    cur = posix.join(cur, part);
+    const host = await resolveInScope(root, cur);
+    const st = await fsp.lstat(host).catch(() => undefined);
+    if (!st) {
+      await fsp.mkdir(host, { mode: 0o755 });
+      await fsp.chmod(host, 0o755);
+      await fsp.lchown(host, id.uid, id.gid);
+    } else if (!st.isDirectory()) {
+      throw new InvalidParameter(`failed to copy files: mkdir ${cur}: not a directory`);
+    }
+  }
+  return resolveInScope(root, dir);
+}
+
+/** Copies one entry (recursively for a directory) to container path `dest`. */
+async function copyEntry(srcHost: string, root: string, dest: string, id: Identity, overrideDirOwner: boolean, rel: string, excluded: (rel: string) => boolean): Promise<void> {
+  if (excluded(rel)) return;
+  const st = await fsp.lstat(srcHost);
+  const [pdir, base] = [posix.dirname(dest), posix.basename(dest)];
+  const parent = await resolveInScope(root, pdir);
+  const target = posix.join(parent, base);
+  const existing = await fsp.lstat(target).catch(() => undefined);
+  if (st.isDirectory()) {
+    if (existing && !existing.isDirectory()) await fsp.rm(target, { force: true });
+    if (!existing || !existing.isDirectory()) {
+      await fsp.mkdir(target, { mode: st.mode & 0o7777 });
+      overrideDirOwner = true;
+    }
+    if (overrideDirOwner) {
+      await fsp.chmod(target, st.mode & 0o7777);
+      await fsp.lchown(target, id.uid, id.gid);
+    }
+    for (const n of await fsp.readdir(srcHost)) await copyEntry(posix.join(srcHost, n), root, posix.join(dest, n), id, true, posix.join(rel, n), excluded);
+    await fsp.utimes(target, st.atime, st.mtime);
+    return;
+  }
+  if (existing) await fsp.rm(target, { recursive: true, force: true });
+  if (st.isSymbolicLink()) {
+    await fsp.symlink(await fsp.readlink(srcHost), target);
+    await fsp.lchown(target, id.uid, id.gid);
+    await fsp.lutimes(target, st.atime, st.mtime);
+    return;
+  }
+  if (!st.isFile()) return; // devices, fifos, sockets: not copied
+  await fsp.copyFile(srcHost, target);
+  await fsp.chmod(target, st.mode & 0o7777);
+  await fsp.lchown(target, id.uid, id.gid);
+  await fsp.utimes(target, st.atime, st.mtime);
+}
+
+async function isArchive(host: string): Promise<boolean> {
+  const fh = await fsp.open(host, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    const head = buf.subarray(0, bytesRead);
+    if (detectCompression(head) !== 'none' && detectCompression(head) !== 'zstd') return true;
+    return bytesRead === 512 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Copies the sources to `dest` (a container path, already made absolute against WORKDIR;
+ * `destRaw` keeps a trailing slash) in `root`. `decompress` is ADD's: a local tar archive is
+ * extracted into the destination directory.
+ */
+export async function copySources(root: string, sources: CopySource[], destRaw: string, dest: string, id: Identity, opts: { decompress: boolean; cmd: string; excluded: (rel: string) => boolean }): Promise<void> {
+  const endsInSlash = destRaw.endsWith('/') || destRaw.endsWith('/.') || destRaw === '.';
+  if (sources.length > 1 && !endsInSlash) {
+    throw new InvalidParameter(`When using ${opts.cmd} with more than one source file, the destination must be a directory and end with a /`);
+  }
+  for (const s of sources) {
+    if (s.dir) {
+      await mkdirAll(root, dest, id);
+      for (const n of await fsp.readdir(s.host)) {
+        await copyEntry(posix.join(s.host, n), root, posix.join(dest, n), id, true, posix.join(s.path, n), opts.excluded);
+      }
+      continue;
+    }
+    if (opts.decompress && await isArchive(s.host)) {
+      await mkdirAll(root, dest, id);
+      await extractToPath(root, dest, createReadStream(s.host), { copyUIDGID: true });
+      continue;
+    }
+    const destHost = await resolveInScope(root, dest);
+    const st = await fsp.stat(destHost).catch(() => undefined);
+    let file = dest;
+    if (endsInSlash || st?.isDirectory()) file = posix.join(dest, posix.basename(s.path));
+    await mkdirAll(root, posix.dirname(file), id);
+    await copyEntry(s.host, root, file, id, true, s.path, () => false);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The builder's backend over the engine's own services: the image service and its stores,
+ * the graph driver (for diffs), and the container service.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import type { ImageService } from '../image/service.js';
+import type { GraphDriver } from '../image/drivers/driver.js';
+import type { ContainerService } from '../container/service.js';
+import { diffTar } from '../image/diff.js';
+import { chainIds } from '../image/layer/chain.js';
+import { EMPTY_LAYER_DIFF_ID } from '../image/transfer/commit.js';
+import { demux } from '../api/stdcopy.js';
+import { NotFound } from '../lib/errors.js';
+import { ENGINE_VERSION } from '../version.js';
+import type { ImageConfig } from '../types/image.js';
+import type { BuildBackend, BuildImage } from './backend.js';
+
+export function engineBackend(images: ImageService, driver: GraphDriver, containers: ContainerService): BuildBackend {
+  const { images: store, layers } = images.stores;
+  const rwDiff = (id: string): Readable => {
+    const rw = layers.getRW(id);
+    if (!rw) throw new NotFound(`no read-write layer for container ${id}`);
+    return diffTar(driver, rw.mountId, rw.initId);
+  };
+  return {
+    resolveImage: (name) => images.resolve(name),
+    children: (parent) => store.all().filter((i) => (i.parent ?? '') === parent),
+    async commit(o) {
+      const parentCfg: Partial<ImageConfig> = o.parent?.config ?? {};
+      const diffIds = [...(parentCfg.rootfs?.diff_ids ?? [])];
+      const parentChain = diffIds.length ? chainIds(diffIds).at(-1) : undefined;
+      const layer = o.diff ? await layers.register(o.diff, parentChain) : undefined;
+      try {
+        const empty = !layer || layer.diffId === EMPTY_LAYER_DIFF_ID;
+        const created = new Date().toISOString();
+        const cfg: ImageConfig = {
+          architecture: parentCfg.architecture || 'amd64',
+          ...(parentCfg.variant ? { variant: parentCfg.variant } : {}),
+          os: parentCfg.os || 'linux',
+          ...(parentCfg['os.version'] ? { 'os.version': parentCfg['os.version'] } : {}),
+          ...(o.author ? { author: o.author } : {}),
+          config: o.config,
+          container: o.containerId,
+          container_config: o.containerConfig,
+          created,
+          docker_version: ENGINE_VERSION,
+          history: [
+            ...(parentCfg.history ?? []),
+            {
+              created, created_by: (o.containerConfig.Cmd ?? []).join(' '),
+              ...(o.author ? { author: o.author } : {}),
+              ...(empty ? { empty_layer: true } : {}),
+            },
+          ],
+          rootfs: { type: 'layers', diff_ids: empty ? diffIds : [...diffIds, layer!.diffId] },
+        };
+        const img = await store.create(Buffer.from(JSON.stringify(cfg)));
+        if (o.parent) await store.setParent(img.id, o.parent.id);
+        return img.id;
+      } finally {
+        if (layer) await layers.release(layer.chainId);
+      }
+    },
+    tag: (id, name) => images.tag(id, name, ''),
+    createContainer: (config) => containers.create(config as Parameters<ContainerService['create']>[0], undefined),
+    startContainer: (id) => containers.start(id),
+    async attachContainer(id, out) {
+      const conn = new PassThrough();
+      const sink = new Writable({ write(chunk: Buffer, _e, cb) { out(chunk); cb(); } });
+      const reading = demux(conn, sink, sink);
+      await containers.attach(id, conn, { stdin: false, stdout: true, stderr: true, logs: false, stream: true });
+      await reading;
+    },
+    waitContainer: (id) => containers.wait(id, 'not-running').code,
+    removeContainer: (id, force) => containers.remove(id, { force }),
+    async withContainerRoot(id, fn) {
+      const root = await layers.mountRW(id);
+      try {
+        return await fn(root);
+      } finally {
+        await layers.unmountRW(id);
+      }
+    },
+    containerDiff: rwDiff,
+    async scratchLayer<T>(parent: BuildImage | undefined, fn: (root: string, diff: () => Readable) => Promise<T>): Promise<T> {
+      const id = `build-${randomBytes(16).toString('hex')}`;
+      await layers.createRW(id, parent?.topLayer, async () => {});
+      try {
+        const root = await layers.mountRW(id);
+        try {
+          return await fn(root, () => rwDiff(id));
+        } finally {
+          await layers.unmountRW(id);
+        }
+      } finally {
+        await layers.releaseRW(id);
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The build subsystem's front door: `BuildService` takes a POST /build request (its context
+ * and options) and runs the classic builder over it, writing dockerd's jsonmessage lines.
+ */
+import type { Log } from '../lib/log.js';
+import { parseNormalizedNamed } from '../image/reference/reference.js';
+import { InvalidParameter } from '../lib/errors.js';
+import type { BuildBackend as RouterBackend, BuildMessage, BuildRequest } from '../api/routers/build/backend.js';
+import type { BuildBackend } from './backend.js';
+import { BuildContext } from './context.js';
+import { Builder } from './builder.js';
+
+export { Builder, CommandFailed, sameConfig, type BuildOptions, type BuildOutput } from './builder.js';
+export { BuildContext } from './context.js';
+export { engineBackend } from './engine.js';
+export type { BuildBackend, BuildImage } from './backend.js';
+
+export interface BuildServiceDeps {
+  backend: BuildBackend;
+  /** The daemon's tmp dir: contexts are extracted under it. */
+  tmpDir: string;
+  experimental: boolean;
+  log: Log;
+}
+
+export class BuildService implements RouterBackend {
+  readonly #d: BuildServiceDeps;
+  readonly #builder: Builder;
+  readonly experimental: boolean;
+
+  constructor(deps: BuildServiceDeps) {
+    this.#d = deps;
+    this.experimental = deps.experimental;
+    this.#builder = new Builder({ backend: deps.backend, log: deps.log });
+  }
+
+  async build(req: BuildRequest, emit: (m: BuildMessage) => Promise<void>): Promise<string> {
+    // Tags are checked before anything runs, as dockerd's sanitizeRepoAndTags.
+    for (const t of req.tags) {
+      try {
+        const ref = parseNormalizedNamed(t);
+        if (ref.digest) throw new InvalidParameter('build tag cannot contain a digest');
+      } catch (err) {
+        if (err instanceof InvalidParameter && err.message === 'build tag cannot contain a digest') throw err;
+        throw new InvalidParameter(`invalid reference format: ${t}`, { cause: err });
+      }
+    }
+    const ctx = req.remote
+      ? await BuildContext.fromRemote(req.remote, this.#d.tmpDir, req.dockerfile, req.signal)
+      : await BuildContext.fromTar(req.context, this.#d.tmpDir);
+    const buffered: string[] = [];
+    const out = {
+      stream: async (text: string) => {
+        if (req.quiet) buffered.push(text);
+        else await emit({ stream: text });
+      },
+      aux: (id: string) => emit({ id: 'moby.image.id', aux: { ID: id } }),
+    };
+    try {
+      const id = await this.#builder.build(ctx, {
+        dockerfile: req.dockerfile, tags: req.tags, quiet: req.quiet, noCache: req.noCache, rm: req.rm,
+        forceRm: req.forceRm, buildArgs: req.buildArgs, labels: req.labels, target: req.target,
+        networkMode: req.networkMode, extraHosts: req.extraHosts, memory: req.memory, memorySwap: req.memorySwap,
+        cpuShares: req.cpuShares, cpusetCpus: req.cpusetCpus, cpusetMems: req.cpusetMems, cpuPeriod: req.cpuPeriod,
+        cpuQuota: req.cpuQuota, shmSize: req.shmSize, cacheFrom: req.cacheFrom,
+      }, out, req.signal);
+      if (req.quiet) await emit({ stream: `${id}\n` });
+      return id;
+    } catch (err) {
+      if (req.quiet && buffered.length) await emit({ stream: buffered.join('') });
+      throw err;
+    } finally {
+      await ctx.close().catch((err: unknown) => this.#d.log.warn({ err }, 'removing a build context failed'));
+    }
+  }
+
+  /** The classic builder keeps no cache apart from images: nothing to prune. */
+  async prune(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return { CachesDeleted: null, SpaceReclaimed: 0 };
+  }
+}
