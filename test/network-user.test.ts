@@ -134,6 +134,7 @@ test('containers on a user network reach each other by name, alias and short ID 
   const r = await d.docker(['run', '--rm', '--network', 'appnet', 'busybox', 'sh', '-c', [
     'cat /etc/resolv.conf',
     'nslookup web 2>&1',
+    `nslookup ${ep.IPAddress} 2>&1`,
     'for n in web webalias ' + short + ' web.appnet; do ping -c 1 -W 5 $n >/dev/null && echo ping-$n-ok; done',
     `for i in 1 2 3 4 5; do printf 'GET /i HTTP/1.0\\r\\n\\r\\n' | nc web 8000 && break; sleep 1; done`,
   ].join('; ')]);
@@ -141,6 +142,7 @@ test('containers on a user network reach each other by name, alias and short ID 
   assert.match(r.stdout, /^nameserver 127\.0\.0\.11$/m);
   assert.match(r.stdout, /options .*ndots:0/);
   assert.ok(r.stdout.includes(ep.IPAddress), r.stdout);
+  assert.match(r.stdout, /name = web\.appnet/, 'PTR answer for the container\'s address');
   for (const n of ['web', 'webalias', short, 'web.appnet']) assert.match(r.stdout, new RegExp(`ping-${re(n)}-ok`), r.stdout);
   assert.match(r.stdout, /hello-by-name/);
   // Unknown names in the network are not answered as ours.
@@ -217,6 +219,18 @@ test('--internal: containers reach each other but nothing outside the network', 
   assert.doesNotMatch(nat, new RegExp(`berth:${bridge}`));
   await ok(['rm', '-f', 'intsrv']);
   await ok(['network', 'rm', 'inet']);
+});
+
+test('com.docker.network.bridge.enable_icc=false drops traffic between containers of the network', async () => {
+  await createNet('noicc', ['--subnet', `10.223.${octet()}.0/24`, '-o', 'com.docker.network.bridge.enable_icc=false']);
+  await ok(['run', '-d', '--name', 'lonely', '--network', 'noicc', 'busybox', 'sleep', '300']);
+  const ip = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.noicc.IPAddress}}', 'lonely'])).trim();
+  const r = await d.docker(['run', '--rm', '--network', 'noicc', 'busybox', 'sh', '-c',
+    `ping -c 1 -W 5 10.223.${octet()}.1 >/dev/null && echo gw-ok; ping -c 1 -W 2 ${ip} >/dev/null && echo peer-reached; true`]);
+  assert.match(r.stdout, /gw-ok/);
+  assert.doesNotMatch(r.stdout, /peer-reached/);
+  await ok(['rm', '-f', 'lonely']);
+  await ok(['network', 'rm', 'noicc']);
 });
 
 test('connect and disconnect a running container, with --alias and --ip; a stopped one', async () => {
@@ -315,6 +329,8 @@ test('user networks and their address allocations survive a daemon restart', asy
   const { id } = await createNet('keepnet', ['--subnet', `10.222.${octet()}.0/24`, '--label', 'k=v']);
   await ok(['run', '-d', '--name', 'first', '--network', 'keepnet', 'busybox', 'sleep', '300']);
   await ok(['create', '--name', 'second', '--network', 'keepnet', 'busybox', 'sleep', '300']);
+  await createNet('laternet', ['--subnet', `10.224.${octet()}.0/24`]);
+  await ok(['network', 'connect', '--alias', 'sec', 'laternet', 'second']);
   const ip1 = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.keepnet.IPAddress}}', 'first'])).trim();
   assert.equal(await d.stop(), 0);
   d = await TestDaemon.start({ dir: d.dir });
@@ -322,6 +338,9 @@ test('user networks and their address allocations survive a daemon restart', asy
   assert.equal(ins.Id, id);
   assert.deepEqual(ins.Labels, { k: 'v' });
   assert.equal(ins.IPAM.Config[0].Subnet, `10.222.${octet()}.0/24`);
+  const sec = JSON.parse(await ok(['inspect', 'second']))[0].NetworkSettings.Networks;
+  assert.deepEqual(Object.keys(sec).sort(), ['keepnet', 'laternet'], 'a connect of a stopped container is kept');
+  assert.ok(sec.laternet.Aliases.includes('sec'));
   await ok(['start', 'first', 'second']);
   const ip1b = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.keepnet.IPAddress}}', 'first'])).trim();
   const ip2 = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.keepnet.IPAddress}}', 'second'])).trim();
@@ -330,6 +349,8 @@ test('user networks and their address allocations survive a daemon restart', asy
   const r = await d.docker(['run', '--rm', '--network', 'keepnet', 'busybox', 'sh', '-c', 'ping -c 1 -W 5 first >/dev/null && echo first-ok; ping -c 1 -W 5 second >/dev/null && echo second-ok']);
   assert.match(r.stdout, /first-ok/);
   assert.match(r.stdout, /second-ok/);
+  const l = await d.docker(['run', '--rm', '--network', 'laternet', 'busybox', 'sh', '-c', 'ping -c 1 -W 5 sec >/dev/null && echo sec-ok']);
+  assert.match(l.stdout, /sec-ok/);
   await ok(['rm', '-f', 'first', 'second']);
-  await ok(['network', 'rm', 'keepnet']);
+  await ok(['network', 'rm', 'keepnet', 'laternet']);
 });
