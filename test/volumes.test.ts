@@ -181,3 +181,86 @@ test('bind mounts both ways, :ro enforced, missing -v source created, --mount bi
   assert.equal(await fails(['run', '--rm', '--mount', `type=bind,source=${join(work, 'absent')},target=/x`, 'busybox', 'true']),
     `docker: Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ${join(work, 'absent')}\n\nRun 'docker run --help' for more information`);
 });
+
+test('--volumes-from takes a container\'s volumes and binds; :ro makes them read-only', async () => {
+  const host = join(work, 'vf');
+  await mkdir(host);
+  await ok(['create', '--name', 'vf-src', '--network', 'none', '-v', 'vf-named:/named', '-v', `${host}:/hostdir`, '-v', '/anon', 'busybox', 'true']);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '--volumes-from', 'vf-src', 'busybox', 'sh', '-c',
+    'echo n > /named/f && echo h > /hostdir/f && echo a > /anon/f && cat /named/f /hostdir/f /anon/f']), 'n\nh\na\n');
+  const r = await d.docker(['run', '--rm', '--network', 'none', '--volumes-from', 'vf-src:ro', 'busybox', 'sh', '-c',
+    'cat /named/f /hostdir/f /anon/f; echo x > /named/g || echo x > /hostdir/g || echo x > /anon/g || echo all-refused']);
+  assert.equal(r.stdout, 'n\nh\na\nall-refused\n');
+  assert.match(r.stderr, /Read-only file system/);
+  assert.equal(await exists(join(host, 'g')), false);
+  // The borrowing container refers to the volumes too.
+  await ok(['create', '--name', 'vf-user', '--volumes-from', 'vf-src:ro', 'busybox', 'true']);
+  const [u] = JSON.parse(await ok(['inspect', 'vf-user']));
+  assert.deepEqual(u.Mounts.map((m: { Destination: string; RW: boolean }) => [m.Destination, m.RW]).sort(), [['/anon', false], ['/hostdir', false], ['/named', false]]);
+  await ok(['rm', '-v', 'vf-src']);
+  const anon = u.Mounts.find((m: { Destination: string }) => m.Destination === '/anon').Name;
+  assert.equal((await ok(['volume', 'ls', '-q', '--filter', `name=${anon}`])).trim(), anon, 'still used by vf-user');
+  assert.match(await fails(['volume', 'rm', 'vf-named']), /volume is in use/);
+  await ok(['rm', 'vf-user']);
+  await ok(['volume', 'rm', 'vf-named', anon]);
+
+  assert.equal(await fails(['create', '--volumes-from', 'no-such-container', 'busybox']), 'Error response from daemon: No such container: no-such-container');
+  assert.equal(await fails(['create', '--volumes-from', 'vf-user:rshared', 'busybox']), 'Error response from daemon: invalid mode: rshared');
+});
+
+test('tmpfs: --tmpfs with size and mode, --mount type=tmpfs, and a local volume of type tmpfs mounted only while used', async () => {
+  const out = await ok(['run', '--rm', '--network', 'none', '--tmpfs', '/t1:size=1m,mode=1770', '--mount', 'type=tmpfs,target=/t2,tmpfs-size=2097152,tmpfs-mode=0700',
+    'busybox', 'sh', '-c', 'grep -E " /t[12] " /proc/mounts; stat -c "%a" /t1 /t2; head -c 1500000 /dev/zero > /t1/big 2>/dev/null && echo fits || echo too-big']);
+  const lines = out.split('\n');
+  assert.match(lines[0]!, /^tmpfs \/t1 tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=1770/);
+  assert.match(lines[1]!, /^tmpfs \/t2 tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k,mode=700/);
+  assert.deepEqual(lines.slice(2), ['1770', '700', 'too-big', '']);
+
+  await ok(['volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=3m,uid=1000', 'tmpfs-vol']);
+  const [v] = JSON.parse(await ok(['volume', 'inspect', 'tmpfs-vol']));
+  assert.deepEqual(v.Options, { type: 'tmpfs', device: 'tmpfs', o: 'size=3m,uid=1000' });
+  assert.deepEqual(await mountsUnder(v.Mountpoint), [], 'not mounted before first use');
+  await ok(['run', '-d', '--name', 'tv', '--network', 'none', '-v', 'tmpfs-vol:/v', 'busybox', 'sleep', '300']);
+  const seen = await mountsUnder(v.Mountpoint);
+  assert.equal(seen.length >= 1, true);
+  assert.match(seen.join('\n'), /tmpfs .*size=3072k/);
+  assert.equal(await ok(['exec', 'tv', 'stat', '-c', '%u', '/v']), '1000\n');
+  await ok(['rm', '-f', 'tv']);
+  assert.deepEqual(await mountsUnder(v.Mountpoint), [], 'unmounted when its last user stopped');
+  await ok(['volume', 'rm', 'tmpfs-vol']);
+});
+
+test('mount errors as dockerd words them', async () => {
+  const host = join(work, 'errs');
+  await mkdir(host);
+  const e = (msg: string) => `Error response from daemon: ${msg}`;
+  assert.equal(await fails(['create', '-v', `${host}:/x`, '-v', 'some-vol:/x', 'busybox']), e('Duplicate mount point: /x'));
+  assert.equal(await fails(['create', '-v', `${host}:/x`, '--mount', `type=bind,src=${host},dst=/x`, 'busybox']), e('Duplicate mount point: /x'));
+  assert.equal(await fails(['create', '--tmpfs', '/x', '-v', `${host}:/x`, 'busybox']), e('Duplicate mount point: /x'));
+  assert.equal(await fails(['create', '--mount', 'type=volume,target=relative', 'busybox']),
+    e('invalid mount config for type "volume": invalid mount path: \'relative\' mount path must be absolute'));
+  assert.equal(await fails(['create', '--mount', 'type=volume,target=/x,readonly', 'busybox']),
+    e('invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes'));
+  assert.equal(await fails(['create', '--mount', 'type=tmpfs,target=/', 'busybox']),
+    e('invalid mount config for type "tmpfs": invalid specification: destination can\'t be \'/\''));
+  // The CLI passes -v strings through; the daemon checks them.
+  const raw = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { Binds: [`${host}:/x:rw,ro`] } } });
+  assert.equal(raw.status, 400);
+  assert.equal(raw.json().message, 'invalid mode: rw,ro');
+  const rel = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { Binds: ['rel/path:/x'] } } });
+  assert.equal(rel.status, 400);
+  assert.match(rel.json().message, /^create rel\/path: "rel\/path" includes invalid characters for a local volume name/);
+  const tmp = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { Tmpfs: { relative: '' } } } });
+  assert.equal(tmp.status, 400);
+  assert.match(tmp.json().message, /invalid mount path: 'relative' mount path must be absolute$/);
+  // A 404 here makes the CLI try a pull (as with dockerd), so this one goes straight to the API.
+  const drv = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { VolumeDriver: 'nosuchdriver', Binds: ['drv-vol:/x'] } } });
+  assert.equal(drv.status, 404);
+  assert.equal(drv.json().message, 'create drv-vol: error looking up volume plugin nosuchdriver: plugin "nosuchdriver" not found');
+  // A failed create leaves no container behind, and no reference: a named volume it made
+  // stays, unused, as with dockerd.
+  assert.match((await ok(['volume', 'ls', '-q', '--filter', 'dangling=false'])), /^$/);
+  await d.docker(['volume', 'rm', 'some-vol']);
+  assert.equal((await ok(['volume', 'ls', '-q'])).trim(), '');
+  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+});
