@@ -7,7 +7,7 @@
  */
 const BUILTIN = new Set([
   'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy',
-  'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+  'NO_PROXY', 'no_proxy',
 ]);
 
 export class BuildArgs {

@@ -208,6 +208,7 @@ class Build {
         state.runConfig.Image = state.image?.id ?? '';
         await this.#out.stream(` ---> ${state.image ? short(state.image.id) : ''}\n`);
       }
+      if (state.image) await this.#out.aux(state.image.id);
       this.#stageList.push(state.image);
       if (stage.name) this.#stages.set(stage.name, state.image);
     }
@@ -245,7 +246,7 @@ class Build {
     const triggers = runConfig.OnBuild ?? [];
     if (triggers.length) {
       await this.#out.stream(`# Executing ${triggers.length} build ${triggers.length > 1 ? 'triggers' : 'trigger'}\n`);
-      runConfig.OnBuild = [];
+      runConfig.OnBuild = null;
       for (const t of triggers) {
         const parsed = parseDockerfile(t);
         for (const node of parsed.nodes) {
@@ -362,7 +363,7 @@ class Build {
       case 'VOLUME':
         rc.Volumes = { ...(rc.Volumes ?? {}) };
         for (const v of cmd.volumes) rc.Volumes[v] = {};
-        return this.#commit(state, `VOLUME ${goQuoteList(cmd.volumes)}`);
+        return this.#commit(state, `VOLUME [${cmd.volumes.join(' ')}]`);
       case 'STOPSIGNAL':
         if (!/^(SIG)?[A-Z0-9+-]+$/i.test(cmd.signal) || (/^\d+$/.test(cmd.signal) && Number(cmd.signal) === 0)) {
           throw new InvalidParameter(`Invalid signal: ${cmd.signal}`);
@@ -453,7 +454,7 @@ class Build {
     const args = cmd.prependShell ? [...(rc.Shell?.length ? rc.Shell : DEFAULT_SHELL), cmd.cmdLine.join(' ')] : [...cmd.cmdLine];
     const buildArgs = this.#args.filterAllowed(rc.Env ?? []);
     const recorded = buildArgs.filter((kv) => this.#args.recorded(kv)).sort();
-    const saveCmd = recorded.length ? [`|${recorded.length}`, ...recorded, ...args] : args;
+    const saveCmd = buildArgs.length ? [`|${recorded.length}`, ...recorded, ...args] : args;
     const probe = copyConfig(rc);
     probe.Cmd = saveCmd;
     probe.Entrypoint = null;
@@ -550,7 +551,6 @@ export class Builder {
   async build(ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal): Promise<string> {
     const build = new Build(this.#d.backend, ctx, o, out, signal);
     const id = await build.run();
-    await out.aux(id);
     await out.stream(`Successfully built ${short(id)}\n`);
     for (const t of o.tags) {
       const name = await this.#d.backend.tag(id, t);

@@ -54,7 +54,7 @@ export class BuildService implements RouterBackend {
         if (req.quiet) buffered.push(text);
         else await emit({ stream: text });
       },
-      aux: (id: string) => emit({ id: 'moby.image.id', aux: { ID: id } }),
+      aux: (id: string) => emit({ aux: { ID: id } }),
     };
     try {
       const id = await this.#builder.build(ctx, {
