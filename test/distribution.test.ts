@@ -246,3 +246,26 @@ async function layerDirs(d: TestDaemon): Promise<string[]> {
   const [driver] = await readdir(root);
   return (await readdir(join(root, driver!, 'layerdb', 'sha256'))).sort();
 }
+
+test('--registry-mirror: a docker.io name is pulled from the mirror, which docker info lists', async () => {
+  // The mirror (the test's registry) holds the image, so the pull never needs Docker Hub.
+  const mirrored = `${reg.host}/library/mirrored:latest`;
+  assert.equal((await d1.docker(['tag', 'busybox', mirrored])).code, 0);
+  const push = await d1.docker(['push', mirrored]);
+  assert.equal(push.code, 0, push.stderr);
+  const d3 = await TestDaemon.start({ config: { 'registry-mirrors': [reg.url] } });
+  try {
+    const info = JSON.parse((await d3.docker(['info', '--format', '{{json .RegistryConfig}}'])).stdout);
+    assert.deepEqual(info.Mirrors, [`${reg.url}/`]);
+    assert.deepEqual(info.IndexConfigs['docker.io'].Mirrors, [`${reg.url}/`]);
+    const pull = await d3.docker(['pull', 'mirrored']);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.match(pull.stdout, /Status: Downloaded newer image for mirrored:latest/);
+    const img = JSON.parse((await d3.docker(['image', 'inspect', 'mirrored'])).stdout)[0];
+    assert.equal(img.Id, busyboxId);
+    assert.deepEqual(img.RepoTags, ['mirrored:latest']);
+    assert.match(img.RepoDigests[0], /^mirrored@sha256:[0-9a-f]{64}$/);
+  } finally {
+    assert.deepEqual(await d3.cleanup(), []);
+  }
+});
