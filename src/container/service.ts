@@ -118,6 +118,8 @@ interface Live {
   starting?: Promise<void>;
   removedWaiters: Array<(code: number) => void>;
   stopping?: boolean;
+  /** containerd confirmed the last run's task and container deleted: removal need not ask again. */
+  taskDeleted?: boolean;
 }
 
 const now = () => new Date().toISOString();
@@ -276,6 +278,7 @@ export class ContainerService {
       live.process = spec.process;
       live.rootfs = rootfs;
       live.cgroupsPath = spec.linux.cgroupsPath;
+      live.taskDeleted = false;
       const { pid, io } = await this.#d.runtime.create(c.ID, {
         spec, runtimeBinary: c.HostConfig.Runtime || this.#d.defaults.runtime,
         terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
@@ -491,8 +494,15 @@ export class ContainerService {
     // The cgroup goes with the task: read whether the OOM killer struck before deleting it.
     const oom = live.cgroupsPath ? (await oomKills(live.cgroupsPath)) > 0 : false;
     if (oom) this.#event(c, 'oom');
-    await this.#d.runtime.delete(c.ID).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'));
-    await this.#release(c);
+    // The task's exit leaves its root and namespace unused: they are released while containerd
+    // deletes the task (the shim's runc delete needs neither).
+    await Promise.all([
+      this.#d.runtime.delete(c.ID).then(
+        () => { live.taskDeleted = true; },
+        (err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'),
+      ),
+      this.#release(c),
+    ]);
     live.health?.stop();
     live.health = undefined;
     live.restart ??= new RestartManager(c.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
@@ -675,7 +685,7 @@ export class ContainerService {
     }
     if (c.State.Status === 'removing') return;
     c.State.Status = 'removing';
-    await this.#reapTask(c);
+    if (!pending?.taskDeleted) await this.#reapTask(c);
     await this.#d.networks.remove(c).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'network removal failed'));
     await this.#d.mounts.remove(c, !!opts.volumes || !!c.HostConfig.AutoRemove);
     await this.#d.layers.releaseRW(c.ID);

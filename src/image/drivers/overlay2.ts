@@ -6,6 +6,10 @@ import { native, MNT_DETACH } from '../../lib/native.js';
 import { NotFound, SystemError } from '../../lib/errors.js';
 import type { GraphDriver } from './driver.js';
 
+/** Mount options longer than this go relative (the kernel copies one page of them, NUL included). */
+const PAGE_LIMIT = 4000;
+const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
 /**
  * overlay2 as dockerd lays it out under `<data-root>/overlay2`:
  *   l/<26 chars>      a short symlink to ../<id>/diff, so that 120+ lower layers fit in the
@@ -16,8 +20,6 @@ import type { GraphDriver } from './driver.js';
  *   <id>/work, merged for a mounted layer with a parent
  * A layer without a parent is never mounted: its diff is its whole view.
  */
-const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
 export class Overlay2 implements GraphDriver {
   readonly name = 'overlay2' as const;
   readonly whiteouts = 'overlay' as const;
@@ -109,8 +111,12 @@ export class Overlay2 implements GraphDriver {
     }
     if (count === 0) {
       await mkdir(merged, { recursive: true, mode: 0o700 });
-      // Relative to the driver home: short enough for the kernel's one-page option limit.
-      native.mount('overlay', merged, 'overlay', 0, `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work`, this.#home);
+      // Absolute paths when they fit the kernel's one-page option limit; else relative to the
+      // driver home, which costs a fork (the mount runs in a child that changes there).
+      const home = this.#home;
+      const absolute = `lowerdir=${lower.split(':').map((l) => join(home, l)).join(':')},upperdir=${join(home, id, 'diff')},workdir=${join(home, id, 'work')}`;
+      if (absolute.length < PAGE_LIMIT) native.mount('overlay', merged, 'overlay', 0, absolute, '');
+      else native.mount('overlay', merged, 'overlay', 0, `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work`, home);
     }
     this.#mounts.set(id, count + 1);
     return merged;
