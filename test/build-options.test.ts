@@ -1,0 +1,127 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { run, type Result, type TestDaemon } from './harness.js';
+import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
+
+/**
+ * Issue 9, the options of `docker build` beyond the Dockerfile: a remote context served on
+ * loopback, the network, hosts and limits of RUN containers, --label, --rm=false and
+ * --force-rm, and plain `docker build` falling back to the classic builder with no buildx.
+ */
+
+let d: TestDaemon;
+let work: string;
+let server: Server;
+let base: string;
+const started = new Date();
+
+before(async () => {
+  d = await startWithBusybox();
+  work = await mkdtemp(join(tmpdir(), 'bt-buildopt-'));
+  const served: Record<string, () => Promise<Buffer>> = {
+    '/Dockerfile': async () => Buffer.from('FROM busybox\nRUN echo from-remote-dockerfile > /remote\nCMD ["cat", "/remote"]\n'),
+    '/context.tar.gz': () => readFile(join(work, 'context.tar.gz')),
+  };
+  server = createServer((req, res) => {
+    const f = served[req.url ?? ''];
+    if (!f) { res.writeHead(404).end(); return; }
+    void f().then((b) => res.writeHead(200, { 'Content-Type': req.url!.endsWith('.gz') ? 'application/gzip' : 'text/plain' }).end(b));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  const problems = await removeAllAndFindLeaks(d, started);
+  await rm(work, { recursive: true, force: true });
+  assert.deepEqual(problems, []);
+});
+
+function docker(args: string[], env: NodeJS.ProcessEnv = { DOCKER_BUILDKIT: '0' }): Promise<Result> {
+  return run('docker', args, { env: { DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config'), ...env }, timeoutMs: 120_000 });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+async function context(name: string, dockerfile: string): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+test('a remote context: a Dockerfile URL, and a gzipped tarball URL, served on loopback', async () => {
+  await ok(['build', '-t', 'remote:df', `${base}/Dockerfile`]);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'remote:df']), 'from-remote-dockerfile\n');
+  const src = await context('tarball', 'FROM busybox\nCOPY payload.txt /payload.txt\nCMD ["cat", "/payload.txt"]\n');
+  await writeFile(join(src, 'payload.txt'), 'payload from a tarball\n');
+  const t = await run('tar', ['-czf', join(work, 'context.tar.gz'), '-C', src, '.']);
+  assert.equal(t.code, 0, t.stderr);
+  await ok(['build', '-t', 'remote:tar', `${base}/context.tar.gz`]);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'remote:tar']), 'payload from a tarball\n');
+  const missing = await docker(['build', `${base}/nothing-here`]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /unable to prepare context/);
+});
+
+test('RUN containers get the network mode, extra hosts and limits of the build', async () => {
+  const ctx = await context('netopts', [
+    'FROM busybox',
+    'RUN grep -c : /proc/net/dev > /ifaces',
+    'RUN grep pinned.example /etc/hosts > /hosts',
+    'RUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /mem',
+    'CMD ["cat", "/ifaces", "/hosts", "/mem"]',
+    '',
+  ].join('\n'));
+  await ok(['build', '--network', 'none', '--add-host', 'pinned.example:10.1.2.3', '--memory', '64m', '-t', 'opts:none', ctx]);
+  const out = (await ok(['run', '--rm', '--network', 'none', 'opts:none'])).split('\n');
+  assert.equal(out[0], '1', 'only lo with --network none');
+  assert.match(out[1]!, /^10\.1\.2\.3\s+pinned\.example$/);
+  assert.equal(out[2], String(64 * 1024 * 1024));
+  // The default is the bridge: lo and eth0.
+  await ok(['build', '--no-cache', '--add-host', 'pinned.example:10.1.2.3', '-t', 'opts:bridge', ctx]);
+  assert.equal((await ok(['run', '--rm', '--network', 'none', 'opts:bridge'])).split('\n')[0], '2');
+  // --network host sees the host's interfaces, the test's bridge among them.
+  const host = await context('nethost', 'FROM busybox\nRUN cat /proc/net/dev > /dev-list\n');
+  await ok(['build', '--network', 'host', '-t', 'opts:host', host]);
+  assert.match(await ok(['run', '--rm', '--network', 'none', 'opts:host', 'cat', '/dev-list']), new RegExp(`${d.bridge}:`));
+});
+
+test('--label adds LABEL steps at the end; --rm=false keeps containers, --force-rm removes a failed step\'s', async () => {
+  const ctx = await context('labels', 'FROM busybox\nLABEL from.file=yes\nRUN true\n');
+  const out = await ok(['build', '--label', 'b.key=2', '--label', 'a.key=1', '-t', 'labels:1', ctx]);
+  assert.match(out, /Step 4\/5 : LABEL a\.key=1\n/);
+  assert.match(out, /Step 5\/5 : LABEL b\.key=2\n/);
+  const img = JSON.parse(await ok(['image', 'inspect', 'labels:1']))[0];
+  assert.deepEqual(img.Config.Labels, { 'from.file': 'yes', 'a.key': '1', 'b.key': '2' });
+  const kept = await ok(['build', '--rm=false', '--no-cache', ctx]);
+  assert.doesNotMatch(kept, /Removing intermediate container/);
+  const ids = (await ok(['ps', '-aq'])).trim().split('\n').filter(Boolean);
+  assert.equal(ids.length, 2, 'the LABEL and RUN containers stay with --rm=false');
+  await ok(['rm', ...ids]);
+  const fail = await context('forcerm', 'FROM busybox\nRUN exit 7\n');
+  const r = await docker(['build', '--force-rm', fail]);
+  assert.equal(r.code, 7);
+  assert.match(r.stdout, /Removing intermediate container [0-9a-f]{12}\n/);
+  assert.equal(await ok(['ps', '-aq']), '');
+});
+
+test('plain `docker build` (no DOCKER_BUILDKIT, no buildx installed) uses the classic builder', async () => {
+  const buildx = await docker(['buildx', 'version'], {});
+  if (buildx.code === 0) return; // with buildx the CLI would use BuildKit; this case is for hosts without it
+  const ctx = await context('plain', 'FROM busybox\nENV PLAIN=1\n');
+  const r = await docker(['build', '-t', 'plain:1', ctx], {});
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Step 2\/2 : ENV PLAIN=1\n/);
+  assert.match(r.stdout, /Successfully tagged plain:1\n/);
+});
