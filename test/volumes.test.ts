@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exists, type TestDaemon } from './harness.js';
+import { exists, TestDaemon } from './harness.js';
 import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
 
 /**
@@ -263,4 +263,68 @@ test('mount errors as dockerd words them', async () => {
   await d.docker(['volume', 'rm', 'some-vol']);
   assert.equal((await ok(['volume', 'ls', '-q'])).trim(), '');
   assert.equal((await ok(['ps', '-aq'])).trim(), '');
+});
+
+test('a bind-style local volume (type=none, o=bind, device=dir) shows the host directory while used', async () => {
+  const host = join(work, 'bindvol');
+  await mkdir(host);
+  await writeFile(join(host, 'there'), 'on the host\n');
+  await ok(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${host}`, 'bind-vol']);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', 'bind-vol:/v', 'busybox', 'sh', '-c', 'cat /v/there && echo from-container > /v/new']), 'on the host\n');
+  assert.equal(await readFile(join(host, 'new'), 'utf8'), 'from-container\n');
+  assert.deepEqual(await mountsUnder(join(d.dataRoot, 'volumes', 'bind-vol')), []);
+  await ok(['volume', 'rm', 'bind-vol']);
+  assert.equal(await readFile(join(host, 'there'), 'utf8'), 'on the host\n', 'removing the volume leaves the device alone');
+});
+
+test('prune removes every unused local volume without options (API 1.41), honours label filters; events', async () => {
+  const since = Math.floor(Date.now() / 1000);
+  await ok(['volume', 'create', 'pr-unused']);
+  await ok(['volume', 'create', '--label', 'keep=yes', 'pr-labeled']);
+  await ok(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', 'pr-opts']);
+  await ok(['run', '--name', 'pr-user', '--network', 'none', '-v', 'pr-used:/u', '-v', 'pr-unused:/w', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /w/blob']);
+  await ok(['rm', 'pr-user']);
+  await ok(['create', '--name', 'pr-holder', '-v', 'pr-used:/u', 'busybox', 'true']);
+
+  const bad = await d.request('POST', '/volumes/prune?filters=' + encodeURIComponent(JSON.stringify({ dangling: ['true'] })));
+  assert.equal(bad.status, 400);
+  const r1 = await d.request('POST', '/volumes/prune?filters=' + encodeURIComponent(JSON.stringify({ 'label!': ['keep=yes'] })));
+  assert.equal(r1.status, 200);
+  assert.deepEqual(r1.json(), { VolumesDeleted: ['pr-unused'], SpaceReclaimed: 5000 });
+  assert.match(await ok(['volume', 'prune', '-f']), /Deleted Volumes:\npr-labeled\n/);
+  assert.deepEqual((await ok(['volume', 'ls', '-q'])).trim().split('\n').sort(), ['pr-opts', 'pr-used']);
+  await ok(['rm', 'pr-holder']);
+  await ok(['volume', 'rm', 'pr-opts', 'pr-used']);
+
+  const ev = await ok(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'type=volume',
+    '--format', '{{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "driver"}} {{index .Actor.Attributes "destination"}}']);
+  const lines = ev.trim().split('\n');
+  for (const want of ['create pr-unused local', 'mount pr-used local /u', 'unmount pr-used local', 'destroy pr-unused local', 'destroy pr-used local']) {
+    assert.ok(lines.some((l) => l.trim() === want), `event "${want}" in:\n${ev}`);
+  }
+  assert.ok(lines.some((l) => l.startsWith('prune ')));
+});
+
+test('volumes, labels and references survive a restart of berthd', async () => {
+  await ok(['volume', 'create', '--label', 'a=b', 'persist-vol']);
+  await ok(['run', '--name', 'pc', '--network', 'none', '-v', 'persist-vol:/p', '-v', '/anon', 'busybox', 'sh', '-c', 'echo kept > /p/f']);
+  const [before] = JSON.parse(await ok(['volume', 'inspect', 'persist-vol']));
+  const [c] = JSON.parse(await ok(['inspect', 'pc']));
+  const anon = c.Mounts.find((m: { Destination: string }) => m.Destination === '/anon').Name;
+
+  assert.equal(await d.stop(), 0);
+  d = await TestDaemon.start({ dir: d.dir });
+
+  const [after] = JSON.parse(await ok(['volume', 'inspect', 'persist-vol']));
+  assert.deepEqual(after, before);
+  assert.equal(await fails(['volume', 'rm', 'persist-vol']), `Error response from daemon: remove persist-vol: volume is in use - [${c.Id}]`);
+  assert.match(await fails(['volume', 'rm', anon]), /volume is in use/);
+  assert.equal((await ok(['volume', 'ls', '-q', '--filter', 'dangling=true'])).trim(), '');
+  assert.equal((await d.request('POST', '/volumes/prune')).json().VolumesDeleted.length, 0);
+  assert.equal(await ok(['start', '-a', 'pc']), '');
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', 'persist-vol:/p', 'busybox', 'cat', '/p/f']), 'kept\n');
+  await ok(['rm', '-v', 'pc']);
+  assert.deepEqual((await ok(['volume', 'ls', '-q'])).trim(), 'persist-vol');
+  await ok(['volume', 'rm', 'persist-vol']);
+  assert.deepEqual(await mountsUnder(d.dir), []);
 });
