@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TestDaemon, ROOT, run } from './harness.js';
 
@@ -164,4 +167,62 @@ test('--network container:<id> shares the namespace; MacAddress from the create 
   assert.match(r.stdout, /02:42:de:ad:be:ef/);
   assert.ok(r.stdout.includes(`inet ${ins.NetworkSettings.IPAddress}/24`), r.stdout);
   await d.docker(['rm', '-f', 'nsowner']);
+});
+
+/** Packets counted by Berth's DNAT rules for `port` in nat OUTPUT. */
+async function dnatPackets(port: number): Promise<number> {
+  const out = (await run('iptables', ['-w', '-t', 'nat', '-L', 'OUTPUT', '-v', '-n', '-x'])).stdout.split('\n');
+  return out.filter((l) => l.includes(`berth:${d.bridge}`) && l.includes(`dpt:${port} `) && l.includes('DNAT'))
+    .reduce((a, l) => a + Number(l.trim().split(/\s+/)[0]), 0);
+}
+
+test('published ports: iptables DNAT for host addresses beside the proxy; UDP through both; rules gone with the container', async () => {
+  const a = await d.docker(['run', '-d', '--name', 'dnat', '-p', '127.0.0.1::7777/udp', '-p', '7777/udp', '-p', '8080', 'busybox', 'sh', '-c',
+    'mkdir /w; echo dnat-ok > /w/index.html; exec httpd -f -p 8080 -h /w']);
+  assert.equal(a.code, 0, a.stderr);
+  const ins = JSON.parse((await d.docker(['inspect', 'dnat'])).stdout)[0];
+  const ports = ins.NetworkSettings.Ports;
+  const udpLocal = Number(ports['7777/udp'].find((b: { HostIp: string }) => b.HostIp === '127.0.0.1').HostPort);
+  const udpAll = Number(ports['7777/udp'].find((b: { HostIp: string }) => b.HostIp === '0.0.0.0').HostPort);
+  const tcp = Number(ports['8080/tcp'][0].HostPort);
+  assert.ok(udpLocal > 0 && udpAll > 0 && tcp > 0, JSON.stringify(ports));
+  // busybox has no UDP server: an echo server runs in the container's network namespace.
+  const echo = spawn('nsenter', [`--net=/proc/${ins.State.Pid}/ns/net`, process.execPath, '-e',
+    `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('echo:'+m,r.port,r.address));s.bind(7777,()=>console.log('up'))`],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((r) => echo.stdout!.once('data', () => r()));
+    const gw = d.subnet.replace(/0\/24$/, '1');
+    const ask = (host: string, port: number) => new Promise<string>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      let tries = 0;
+      const send = () => { if (tries++ < 20) s.send('ping', port, host); else { s.close(); resolve(''); } };
+      const timer = setInterval(send, 250);
+      s.on('message', (m) => { clearInterval(timer); s.close(); resolve(m.toString()); });
+      send();
+    });
+    assert.equal(await ask('127.0.0.1', udpLocal), 'echo:ping');
+    const before = await dnatPackets(udpAll);
+    assert.equal(await ask(gw, udpAll), 'echo:ping');
+    assert.ok(await dnatPackets(udpAll) > before, 'the UDP datagram to a host address went through the DNAT rule');
+    const tcpBefore = await dnatPackets(tcp);
+    let body = '';
+    for (let i = 0; i < 50 && !body.includes('dnat-ok'); i++) {
+      body = await new Promise<string>((resolve) => {
+        const s = net.connect(tcp, gw, () => s.end('GET /index.html HTTP/1.0\r\n\r\n'));
+        let out = '';
+        s.on('data', (b) => { out += b; });
+        s.on('close', () => resolve(out));
+        s.on('error', () => resolve(''));
+      });
+      if (!body) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(body, /dnat-ok/);
+    assert.ok(await dnatPackets(tcp) > tcpBefore, 'the TCP connection to a host address went through the DNAT rule');
+  } finally {
+    echo.kill();
+  }
+  await d.docker(['rm', '-f', 'dnat']);
+  const left = (await run('iptables-save', ['-t', 'nat'])).stdout.split('\n').filter((l) => l.includes(`berth:${d.bridge}`) && l.includes('DNAT'));
+  assert.deepEqual(left, []);
 });

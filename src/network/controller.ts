@@ -11,6 +11,8 @@ import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
 import { cidrString, contains, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
 import { PortProxies } from './proxy.js';
+import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
+import type { Rule } from './iptables.js';
 import { run } from './run.js';
 import { addInterface, createNetns, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
 import type { NetworkCreate, NetworkResource, Networks, NetworksOptions } from './types.js';
@@ -105,6 +107,8 @@ export class NetworkController implements Networks {
   /** Containers on host and none, for inspect's Containers. */
   readonly #special = new Map<string, Map<string, { endpointId: string; name: string }>>();
   readonly #proxies = new PortProxies();
+  /** DNAT rules of each container's published ports. */
+  readonly #dnat = new Map<string, Rule[]>();
   readonly #saves = new Map<string, Promise<void>>();
   #defaultState?: DefaultState;
   #ready?: Promise<void>;
@@ -505,8 +509,7 @@ export class NetworkController implements Networks {
       await this.#refreshRouting(c);
       await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
       await this.#writeHosts(c);
-      const first = this.#primary(c);
-      ns.Ports = first ? await this.#proxies.start(c, first.ip) : {};
+      await this.#publish(c);
     } catch (err) {
       await this.#teardownEndpoints(c).catch(() => {});
       await destroyNetns(path).catch(() => {});
@@ -613,7 +616,7 @@ export class NetworkController implements Networks {
   async teardown(c: Container): Promise<void> {
     await this.#init();
     for (const m of this.#special.values()) m.delete(c.ID);
-    await this.#proxies.stop(c.ID);
+    await this.#unpublish(c);
     const m = this.#mode(c);
     if (m === 'host' || m.startsWith('container:')) return;
     await this.#teardownEndpoints(c);
@@ -640,8 +643,27 @@ export class NetworkController implements Networks {
       this.#eps(c.ID).set(n.id, { net: n, ip: cfg.IPAddress, mac: cfg.MacAddress ?? '', id: cfg.EndpointID ?? newId(), ifname: `eth${i++}`,
         hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] });
     }
+    await this.#publish(c);
+  }
+
+  /** Published ports, on the address of the endpoint that has the default route. */
+  async #publish(c: Container): Promise<void> {
+    await this.#unpublish(c);
     const first = this.#primary(c);
-    if (first) ns.Ports = await this.#proxies.start(c, first.ip);
+    if (!first) { c.NetworkSettings!.Ports = {}; return; }
+    const { ports, bindings } = await this.#proxies.start(c, first.ip);
+    c.NetworkSettings!.Ports = ports;
+    if (!this.#o.iptables || first.net.internal) return;
+    const rules = bindings.flatMap((b) => dnatRules(first.net.bridge!, first.ip, b));
+    this.#dnat.set(c.ID, rules);
+    await addPortRules(rules);
+  }
+
+  async #unpublish(c: Container): Promise<void> {
+    await this.#proxies.stop(c.ID);
+    const rules = this.#dnat.get(c.ID);
+    this.#dnat.delete(c.ID);
+    if (rules) await removePortRules(rules);
   }
 
   view(c: Container): NetworkSettings { return c.NetworkSettings ?? emptyNetworkSettings(); }
