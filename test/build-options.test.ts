@@ -26,11 +26,15 @@ before(async () => {
   const served: Record<string, () => Promise<Buffer>> = {
     '/Dockerfile': async () => Buffer.from('FROM busybox\nRUN echo from-remote-dockerfile > /remote\nCMD ["cat", "/remote"]\n'),
     '/context.tar.gz': () => readFile(join(work, 'context.tar.gz')),
+    '/files/remote.txt': async () => Buffer.from('downloaded by ADD\n'),
   };
   server = createServer((req, res) => {
     const f = served[req.url ?? ''];
     if (!f) { res.writeHead(404).end(); return; }
-    void f().then((b) => res.writeHead(200, { 'Content-Type': req.url!.endsWith('.gz') ? 'application/gzip' : 'text/plain' }).end(b));
+    void f().then((b) => res.writeHead(200, {
+      'Content-Type': req.url!.endsWith('.gz') ? 'application/gzip' : 'text/plain',
+      'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT',
+    }).end(b));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -124,4 +128,17 @@ test('plain `docker build` (no DOCKER_BUILDKIT, no buildx installed) uses the cl
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Step 2\/2 : ENV PLAIN=1\n/);
   assert.match(r.stdout, /Successfully tagged plain:1\n/);
+});
+
+test('ADD of a URL downloads the file (0600, Last-Modified as mtime, a tarball not extracted); COPY refuses a URL', async () => {
+  const ctx = await context('addurl', `FROM busybox\nADD ${base}/files/remote.txt /r/\nADD ${base}/context.tar.gz /t/\n`);
+  await ok(['build', '-t', 'addurl:1', ctx]);
+  const out = await ok(['run', '--rm', '--network', 'none', 'addurl:1', 'sh', '-c', 'cat /r/remote.txt; stat -c "%a %Y" /r/remote.txt; ls /t']);
+  assert.equal(out, `downloaded by ADD\n600 ${Date.parse('2015-10-21T07:28:00Z') / 1000}\ncontext.tar.gz\n`);
+  const again = await ok(['build', '-t', 'addurl:1', ctx]);
+  assert.equal(again.match(/Using cache/g)?.length, 2, 'an unchanged download hits the cache');
+  const bad = await context('copyurl', `FROM busybox\nCOPY ${base}/files/remote.txt /r/\n`);
+  const r = await docker(['build', bad]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /COPY failed: source can't be a URL for COPY/);
 });

@@ -19,9 +19,10 @@ import {
 import type { BuildBackend, BuildImage } from './backend.js';
 import type { BuildContext } from './context.js';
 import { BuildArgs } from './args.js';
-import { copySources, parseChown, resolveSources, sourcesHash, type CopySource } from './copy.js';
+import { copySources, downloadSource, parseChown, resolveSources, sourcesHash, type CopySource } from './copy.js';
 import { resolveInScope } from '../container/archive-path.js';
 import { promises as fsp } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -146,7 +147,6 @@ class Build {
   readonly #stageList: Array<BuildImage | undefined> = [];
   #lex: ShellLex = new ShellLex('\\');
   #containers: string[] = [];
-  #all: string[] = [];
 
   constructor(b: BuildBackend, ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal) {
     this.#b = b;
@@ -407,7 +407,6 @@ class Build {
   async #create(state: State, cfg: ContainerConfig): Promise<string> {
     const { Id, Warnings } = await this.#b.createContainer({ ...cfg, Image: state.image!.id, HostConfig: this.#hostConfig() });
     this.#containers.push(Id);
-    this.#all.push(Id);
     for (const w of Warnings) await this.#out.stream(` ---> [Warning] ${w}\n`);
     await this.#out.stream(` ---> Running in ${short(Id)}\n`);
     return Id;
@@ -485,12 +484,8 @@ class Build {
 
   async #copy(state: State, cmd: InstructionOf<'COPY'> | InstructionOf<'ADD'>): Promise<void> {
     const name = cmd.kind;
-    for (const s of cmd.sources) {
-      if (/^https?:\/\//i.test(s)) {
-        if (name === 'COPY') throw new InvalidParameter(`${name} failed: source can't be a URL for COPY`);
-        throw new InvalidParameter(`${name} failed: ADD of a URL is not supported by this builder yet`);
-      }
-    }
+    const isUrl = (src: string) => /^https?:\/\//i.test(src);
+    if (name === 'COPY' && cmd.sources.some(isUrl)) throw new InvalidParameter(`${name} failed: source can't be a URL for COPY`);
     const from = name === 'COPY' ? cmd.from : '';
     const withSources = async <T>(fn: (root: string, excluded: (rel: string) => boolean) => Promise<T>): Promise<T> => {
       if (!from) return fn(this.#ctx.root, (rel) => this.#ctx.excluded(rel));
@@ -510,33 +505,42 @@ class Build {
       }
       return this.#b.scratchLayer(img, (root) => fn(root, () => false));
     };
-    await withSources(async (srcRoot, excluded) => {
-      let sources: CopySource[];
-      try {
-        sources = await resolveSources(srcRoot, cmd.sources, excluded);
-      } catch (err) {
-        if (err instanceof InvalidParameter) throw new InvalidParameter(`${name} failed: ${err.message}`, { cause: err });
-        throw err;
-      }
-      if (sources.length === 0) throw new InvalidParameter(`${name} failed: no source files were specified`);
-      const hash = sourcesHash(sources);
-      const chown = cmd.chown ? `--chown=${cmd.chown}` : '';
-      const cfg = this.#commented(state, `${name} ${chown}${hash} in ${cmd.dest} `);
-      if (await this.#hit(state, cfg)) return;
-      const wd = state.runConfig.WorkingDir || '/';
-      let dest = posix.isAbsolute(cmd.dest) ? cmd.dest : posix.join(wd, cmd.dest);
-      dest = posix.normalize(dest);
-      await this.#b.scratchLayer(state.image, async (root, diff) => {
-        const id = cmd.chown ? await parseChown(root, cmd.chown) : { uid: 0, gid: 0 };
-        const destRaw = cmd.dest === '.' || cmd.dest.endsWith('/') || cmd.dest.endsWith('/.') ? `${dest.replace(/\/$/, '')}/` : cmd.dest;
-        await copySources(root, sources, destRaw, dest, id, { decompress: name === 'ADD', cmd: name, excluded });
-        await this.#save(state, '', cfg, diff());
+    let downloads: string | undefined;
+    try {
+      await withSources(async (srcRoot, excluded) => {
+        const sources: CopySource[] = [];
+        try {
+          for (const src of cmd.sources) {
+            if (isUrl(src)) {
+              downloads ??= await mkdtemp(posix.join(posix.dirname(this.#ctx.root), 'docker-remote'));
+              sources.push(await downloadSource(src, await mkdtemp(posix.join(downloads, 'd')), cmd.dest, this.#signal));
+              await this.#out.stream('\n');
+            } else sources.push(...await resolveSources(srcRoot, [src], excluded));
+          }
+        } catch (err) {
+          if (err instanceof InvalidParameter) throw new InvalidParameter(`${name} failed: ${err.message}`, { cause: err });
+          throw err;
+        }
+        if (sources.length === 0) throw new InvalidParameter(`${name} failed: no source files were specified`);
+        const hash = sourcesHash(sources);
+        const chown = cmd.chown ? `--chown=${cmd.chown}` : '';
+        const cfg = this.#commented(state, `${name} ${chown}${hash} in ${cmd.dest} `);
+        if (await this.#hit(state, cfg)) return;
+        const wd = state.runConfig.WorkingDir || '/';
+        let dest = posix.isAbsolute(cmd.dest) ? cmd.dest : posix.join(wd, cmd.dest);
+        dest = posix.normalize(dest);
+        await this.#b.scratchLayer(state.image, async (root, diff) => {
+          const id = cmd.chown ? await parseChown(root, cmd.chown) : { uid: 0, gid: 0 };
+          const destRaw = cmd.dest === '.' || cmd.dest.endsWith('/') || cmd.dest.endsWith('/.') ? `${dest.replace(/\/$/, '')}/` : cmd.dest;
+          await copySources(root, sources, destRaw, dest, id, { decompress: name === 'ADD', cmd: name, excluded });
+          await this.#save(state, '', cfg, diff());
+        });
       });
-    });
+    } finally {
+      if (downloads) await fsp.rm(downloads, { recursive: true, force: true });
+    }
   }
 
-  /** Containers still there after a failure with rm=false, for the log. */
-  leftovers(): string[] { return this.#all; }
 }
 
 /** The classic builder behind POST /build. */

@@ -21,6 +21,8 @@ export interface CopySource {
   host: string;
   dir: boolean;
   hash: string;
+  /** A download: never extracted, even by ADD. */
+  noDecompress?: boolean;
 }
 
 const WILDCARD = /[*?[]/;
@@ -233,7 +235,7 @@ export async function copySources(root: string, sources: CopySource[], destRaw: 
       }
       continue;
     }
-    if (opts.decompress && await isArchive(s.host)) {
+    if (opts.decompress && !s.noDecompress && await isArchive(s.host)) {
       await mkdirAll(root, dest, id);
       await extractToPath(root, dest, createReadStream(s.host), { copyUIDGID: true });
       continue;
@@ -245,4 +247,39 @@ export async function copySources(root: string, sources: CopySource[], destRaw: 
     await mkdirAll(root, posix.dirname(file), id);
     await copyEntry(s.host, root, file, id, true, s.path, () => false);
   }
+}
+
+/**
+ * ADD's URL source: downloaded into `dir` (a private temp dir), named after the URL's last
+ * path element (or Content-Disposition), mode 0600, mtime from Last-Modified (else the epoch).
+ */
+export async function downloadSource(url: string, dir: string, dest: string, signal?: AbortSignal): Promise<CopySource> {
+  let res: Response;
+  try {
+    res = await fetch(url, signal ? { signal } : {});
+  } catch (err) {
+    throw new InvalidParameter(`failed to GET ${url}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.ok) {
+    const body = (await res.text().catch(() => '')).trim();
+    throw new InvalidParameter(`failed to GET ${url} with status ${res.status} ${res.statusText}: ${body}`);
+  }
+  let name = '';
+  const path = new URL(url).pathname;
+  if (path !== '' && !path.endsWith('/')) name = posix.basename(path);
+  if (!name) {
+    const m = /filename="?([^";]+)"?/.exec(res.headers.get('content-disposition') ?? '');
+    if (m && !m[1]!.endsWith('/')) name = posix.basename(m[1]!);
+  }
+  if (!name) {
+    if (dest.endsWith('/')) throw new InvalidParameter(`cannot determine filename for source ${url}`);
+    name = '__unnamed__';
+  }
+  const host = posix.join(dir, name);
+  await fsp.writeFile(host, Buffer.from(await res.arrayBuffer()), { mode: 0o600, flag: 'wx' });
+  const lastMod = res.headers.get('last-modified');
+  const when = lastMod && !Number.isNaN(Date.parse(lastMod)) ? new Date(lastMod) : new Date(0);
+  await fsp.utimes(host, when, when);
+  const st = await fsp.stat(host);
+  return { path: name, host, dir: false, hash: `file:${await hashFile(host, st)}`, noDecompress: true };
 }
