@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { TestDaemon, ROOT, run, shimsOf } from './harness.js';
 
 /**
- * Fault injection (issue 8): rounds of a mixed container workload with berthd SIGKILLed at
- * a random moment of each, then started again on the same roots. After every restart each
- * listed container and image must inspect and remove; at the end nothing of the test may
- * be left: no layer directory beyond the base image's, no mount, task, cgroup or FIFO.
+ * Fault injection (issue 8): rounds of a mixed workload (containers, volumes, networks) with
+ * berthd SIGKILLed at a random moment of each, then started again on the same roots. After
+ * every restart each listed container, image, volume and network must inspect; at the end
+ * all must remove and nothing of the test may be left: no layer or volume directory beyond
+ * the base image's, no mount, task, cgroup, FIFO, namespace, bridge or iptables rule.
  * Seeded, so a failing round can be replayed (BERTH_FAULT_SEED); bounded in rounds and time.
  */
 const ROUNDS = Number(process.env.BERTH_FAULT_ROUNDS ?? 12);
@@ -30,13 +31,44 @@ async function randomOp(api: Api, rnd: () => number, n: number): Promise<void> {
   const list = await api('GET', '/containers/json?all=1');
   const ids: string[] = list.status === 200 ? list.json().map((c: { Id: string }) => c.Id) : [];
   const any = () => ids[Math.floor(rnd() * ids.length)];
-  const choice = Math.floor(rnd() * 8);
+  const choice = Math.floor(rnd() * 12);
   if (choice <= 1 || ids.length === 0) {
     const r = await api('POST', `/containers/create?name=f${n}`, {
       Image: 'busybox', Cmd: ['sh', '-c', rnd() < 0.5 ? 'echo x > /f; sleep 30' : 'echo out; exit 3'],
       HostConfig: { NetworkMode: 'none', ...(rnd() < 0.3 ? { RestartPolicy: { Name: 'always' } } : {}), ...(rnd() < 0.2 ? { AutoRemove: true } : {}) },
     });
     if (r.status === 201 && rnd() < 0.8) await api('POST', `/containers/${r.json().Id}/start`);
+    return;
+  }
+  if (choice >= 8) {
+    const vols = list.status === 200 ? ((await api('GET', '/volumes')).json().Volumes ?? []).map((v: { Name: string }) => v.Name) : [];
+    const nets = ((await api('GET', '/networks')).json() as Array<{ Name: string }> ?? []).map((x) => x.Name).filter((x) => x.startsWith('fn'));
+    switch (choice) {
+      case 8: {
+        // A container with a named volume (made first) and an anonymous one, its data written.
+        const vol = vols.length && rnd() < 0.5 ? vols[Math.floor(rnd() * vols.length)] : `fv${n}`;
+        if (!vols.includes(vol)) await api('POST', '/volumes/create', { Name: vol, Labels: { fault: '1' } });
+        const r = await api('POST', `/containers/create?name=fvc${n}`, {
+          Image: 'busybox', Cmd: ['sh', '-c', 'echo x > /data/f; echo y > /anon/g; sleep 30'], Volumes: { '/anon': {} },
+          HostConfig: { NetworkMode: 'none', Binds: [`${vol}:/data`] },
+        });
+        if (r.status === 201) await api('POST', `/containers/${r.json().Id}/start`);
+        break;
+      }
+      case 9: if (vols.length) await api('DELETE', `/volumes/${vols[Math.floor(rnd() * vols.length)]}`); break;
+      case 10: {
+        if (nets.length >= 3) { await api('DELETE', `/networks/${nets[0]}`); break; }
+        await api('POST', '/networks/create', {
+          Name: `fn${n}`, CheckDuplicate: true, IPAM: { Config: [{ Subnet: `10.216.${Math.floor(rnd() * 250)}.0/24` }] },
+        });
+        break;
+      }
+      default: {
+        if (!nets.length || !ids.length) break;
+        const net = nets[Math.floor(rnd() * nets.length)];
+        await api('POST', `/networks/${net}/${rnd() < 0.6 ? 'connect' : 'disconnect'}`, { Container: any(), Force: true });
+      }
+    }
     return;
   }
   const id = any()!;
@@ -88,6 +120,16 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
         const r = await d.request('GET', `/v1.41/images/${i.Id}/json`);
         assert.equal(r.status, 200, `round ${rounds}: inspect image ${i.Id}: ${r.body}`);
       }
+      const volumes = ((await d.request('GET', '/v1.41/volumes')).json().Volumes ?? []) as Array<{ Name: string }>;
+      for (const v of volumes) {
+        const r = await d.request('GET', `/v1.41/volumes/${v.Name}`);
+        assert.equal(r.status, 200, `round ${rounds}: inspect volume ${v.Name}: ${r.body}`);
+      }
+      const networks = (await d.request('GET', '/v1.41/networks')).json() as Array<{ Id: string; Name: string }>;
+      for (const x of networks) {
+        const r = await d.request('GET', `/v1.41/networks/${x.Id}`);
+        assert.equal(r.status, 200, `round ${rounds}: inspect network ${x.Name}: ${r.body}`);
+      }
       // Some rounds remove everything again, so removal after a crash is exercised throughout.
       if (rnd() < 0.3) {
         for (const c of containers) {
@@ -108,6 +150,24 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
       assert.equal(r.status, 200, `rmi ${i.Id}: ${r.body}`);
     }
     assert.deepEqual((await d.request('GET', '/v1.41/containers/json?all=1')).json(), []);
+    for (const v of ((await d.request('GET', '/v1.41/volumes')).json().Volumes ?? []) as Array<{ Name: string }>) {
+      const r = await d.request('DELETE', `/v1.41/volumes/${v.Name}`);
+      assert.equal(r.status, 204, `volume rm ${v.Name}: ${r.body}`);
+    }
+    for (const x of (await d.request('GET', '/v1.41/networks')).json() as Array<{ Name: string }>) {
+      if (['bridge', 'host', 'none'].includes(x.Name)) continue;
+      const r = await d.request('DELETE', `/v1.41/networks/${x.Name}`);
+      assert.equal(r.status, 204, `network rm ${x.Name}: ${r.body}`);
+    }
+    const volumeDirs = await readdir(join(d.dataRoot, 'volumes')).catch(() => [] as string[]);
+    assert.deepEqual(volumeDirs.filter((n) => !n.endsWith('.db') && !n.endsWith('.json')), [], 'volume directories left');
+    const netns = await readdir(join(d.execRoot, 'netns')).catch(() => [] as string[]);
+    assert.deepEqual(netns, [], 'network namespaces left');
+    const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout;
+    const subnets = (await run('ip', ['-o', '-4', 'addr', 'show'])).stdout.split('\n').filter((l) => l.includes(' 10.216.'));
+    assert.deepEqual(subnets, [], `bridges of the test's networks left:\n${bridges}`);
+    const rules = (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.includes('10.216.'));
+    assert.deepEqual(rules, [], 'iptables rules of the test\'s networks left');
     const layers = (await readdir(join(d.dataRoot, 'overlay2'))).filter((n) => !baseLayers.has(n));
     assert.deepEqual(layers, [], 'layer directories left');
     const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(join(d.dataRoot, 'overlay2')));
