@@ -18,7 +18,7 @@ import { ExecService } from '../container/exec.js';
 import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
 import { specBuilder, logDrivers, volumeMounts } from './container-ports.js';
-import { Volumes } from '../volume/index.js';
+import { Volumes, LegacyPlugins, defaultPluginDirs } from '../volume/index.js';
 import { Filters } from '../api/filters.js';
 import { routes as volumeRoutes } from '../api/routers/volumes/routes.js';
 import { NetworkController, type Networks } from '../network/index.js';
@@ -141,6 +141,7 @@ export class Daemon {
       // Who uses a volume is read from the containers' records, so it survives a restart.
       const volumes = await Volumes.open({
         dataRoot: config.dataRoot, events, log: log.child({ module: 'volume' }),
+        plugins: new LegacyPlugins({ dirs: defaultPluginDirs(config.execRoot), log: log.child({ module: 'volume-plugins' }) }),
         users: async () => (containers ? await containers.list({ all: true, limit: 0, filters: new Filters() }) : []).map((v) => ({
           id: v.Id, volumes: (v.Mounts as Array<{ Type: string; Name?: string }>).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
         })),
