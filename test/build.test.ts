@@ -281,3 +281,26 @@ test('-q prints only the image ID; squash is refused without experimental', asyn
   assert.equal(r.status, 400);
   assert.equal(r.json().message, 'squash is only supported with experimental mode');
 });
+
+test('--cache-from: an image with no parent links (saved and loaded) serves as cache by its history', async () => {
+  const ctx = await context('cachefrom', {
+    'f.txt': 'cached file\n',
+    Dockerfile: 'FROM busybox\nENV A=1\nRUN echo layer > /layer\nCOPY f.txt /f.txt\nCMD ["cat", "/f.txt"]\n',
+  });
+  const first = await ok(['build', '-t', 'cachesrc:1', ctx]);
+  const id = (await inspect('cachesrc:1')).Id;
+  const tar = join(work, 'cachesrc.tar');
+  await ok(['save', '-o', tar, 'cachesrc:1']);
+  await ok(['rmi', 'cachesrc:1']);
+  await ok(['load', '-i', tar]);
+  assert.equal((await inspect('cachesrc:1')).Id, id);
+  // Loaded images have no parent links: without --cache-from nothing is reused.
+  const plain = await ok(['build', '--no-cache', '-t', 'cachesrc:plain', ctx]);
+  assert.doesNotMatch(plain, /Using cache/);
+  await ok(['rmi', 'cachesrc:plain']);
+  const from = await ok(['build', '--cache-from', 'cachesrc:1', '-t', 'cachesrc:2', ctx]);
+  assert.equal(from.match(/ ---> Using cache/g)?.length, 4, from);
+  assert.equal((await inspect('cachesrc:2')).Id, id, 'the last step resolves to the cache-from image itself');
+  assert.ok(builtId(first));
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'cachesrc:2']), 'cached file\n');
+});

@@ -36,6 +36,11 @@ export interface BuildBackend {
     author: string;
   }): Promise<string>;
   tag(id: string, name: string): Promise<string>;
+  /** The parent link of an image, if it has one. */
+  parentOf(id: string): string | undefined;
+  setParent(id: string, parent: string): Promise<void>;
+  /** Stores an image config whose layers exist already (the cache's restored images). */
+  createImage(raw: Buffer, parent: string | undefined): Promise<string>;
 
   createContainer(config: ContainerConfig & { HostConfig: HostConfig }): Promise<{ Id: string; Warnings: string[] }>;
   startContainer(id: string): Promise<void>;

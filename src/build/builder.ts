@@ -19,6 +19,7 @@ import {
 import type { BuildBackend, BuildImage } from './backend.js';
 import type { BuildContext } from './context.js';
 import { BuildArgs } from './args.js';
+import { ImageCache } from './cache.js';
 import { copySources, downloadSource, parseChown, resolveSources, sourcesHash, type CopySource } from './copy.js';
 import { resolveInScope } from '../container/archive-path.js';
 import { promises as fsp } from 'node:fs';
@@ -100,23 +101,6 @@ function goDuration(ns: number): string {
 
 const copyConfig = (c: ContainerConfig): ContainerConfig => JSON.parse(JSON.stringify(c)) as ContainerConfig;
 
-/** dockerd's image cache comparison of two container configs. */
-export function sameConfig(a: ContainerConfig | undefined, b: ContainerConfig): boolean {
-  if (!a || a.OpenStdin || b.OpenStdin) return false;
-  if (!!a.AttachStdout !== !!b.AttachStdout || !!a.AttachStderr !== !!b.AttachStderr) return false;
-  if ((a.User ?? '') !== (b.User ?? '') || !!a.Tty !== !!b.Tty) return false;
-  const eqList = (x?: string[] | null, y?: string[] | null) => (x ?? []).length === (y ?? []).length && (x ?? []).every((v, i) => v === (y ?? [])[i]);
-  if (!eqList(a.Cmd, b.Cmd) || !eqList(a.Env, b.Env) || !eqList(a.Entrypoint, b.Entrypoint)) return false;
-  const keys = (o?: Record<string, unknown> | null) => Object.keys(o ?? {});
-  if (keys(a.Labels).length !== keys(b.Labels).length) return false;
-  for (const k of keys(a.Labels)) if (a.Labels![k] !== b.Labels?.[k]) return false;
-  if (keys(a.ExposedPorts).length !== keys(b.ExposedPorts).length) return false;
-  for (const k of keys(a.ExposedPorts)) if (!(k in (b.ExposedPorts ?? {}))) return false;
-  if (keys(a.Volumes).length !== keys(b.Volumes).length) return false;
-  for (const k of keys(a.Volumes)) if (!(k in (b.Volumes ?? {}))) return false;
-  return true;
-}
-
 /** `80`, `80/udp`, `8000-8002/tcp` as nat.ParsePortSpecs gives them: port/proto keys. */
 function portKeys(spec: string): string[] {
   const [range = '', proto = 'tcp'] = spec.split('/');
@@ -146,15 +130,17 @@ class Build {
   readonly #stages = new Map<string, BuildImage | undefined>();
   readonly #stageList: Array<BuildImage | undefined> = [];
   #lex: ShellLex = new ShellLex('\\');
+  readonly #cache: ImageCache;
   #containers: string[] = [];
 
-  constructor(b: BuildBackend, ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal) {
+  constructor(b: BuildBackend, ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal, log: Log) {
     this.#b = b;
     this.#ctx = ctx;
     this.#o = o;
     this.#out = out;
     this.#signal = signal;
     this.#args = new BuildArgs(o.buildArgs);
+    this.#cache = new ImageCache(b, { noCache: o.noCache, cacheFrom: o.cacheFrom, warn: (m) => log.warn(m) });
   }
 
   #hostConfig(): HostConfig {
@@ -224,6 +210,7 @@ class Build {
 
   async #beginStage(stage: Stage): Promise<State> {
     this.#args.resetStage();
+    this.#cache.reset();
     const { baseName } = expandFrom(stage, this.#lex, this.#args.metaEnv());
     let image: BuildImage | undefined;
     if (baseName.toLowerCase() === 'scratch') image = undefined;
@@ -379,19 +366,8 @@ class Build {
     }
   }
 
-  /** The cache: the newest child of the current image whose container_config matches. */
-  #probe(state: State, cfg: ContainerConfig): BuildImage | undefined {
-    if (this.#o.noCache) return undefined;
-    let match: BuildImage | undefined;
-    for (const img of this.#b.children(state.image?.id ?? '')) {
-      if (!sameConfig(img.config.container_config, cfg)) continue;
-      if (!match || (match.config.created ?? '') < (img.config.created ?? '')) match = img;
-    }
-    return match;
-  }
-
   async #hit(state: State, cfg: ContainerConfig): Promise<boolean> {
-    const hit = this.#probe(state, cfg);
+    const hit = await this.#cache.probe(state.image, cfg);
     if (!hit) return false;
     await this.#out.stream(' ---> Using cache\n');
     state.image = hit;
@@ -553,7 +529,7 @@ export class Builder {
    * "Successfully built/tagged", the aux ID) goes to `out` as it happens.
    */
   async build(ctx: BuildContext, o: BuildOptions, out: BuildOutput, signal: AbortSignal): Promise<string> {
-    const build = new Build(this.#d.backend, ctx, o, out, signal);
+    const build = new Build(this.#d.backend, ctx, o, out, signal, this.#d.log);
     const id = await build.run();
     await out.stream(`Successfully built ${short(id)}\n`);
     for (const t of o.tags) {

@@ -63,6 +63,13 @@ export function engineBackend(images: ImageService, driver: GraphDriver, contain
       }
     },
     tag: (id, name) => images.tag(id, name, ''),
+    parentOf: (id) => store.get(id)?.parent,
+    setParent: (id, parent) => store.setParent(id, parent),
+    async createImage(raw, parent) {
+      const img = await store.create(raw);
+      if (parent) await store.setParent(img.id, parent);
+      return img.id;
+    },
     createContainer: (config) => containers.create(config as Parameters<ContainerService['create']>[0], undefined),
     startContainer: (id) => containers.start(id),
     async attachContainer(id, out) {

@@ -10,7 +10,8 @@ import type { BuildBackend } from './backend.js';
 import { BuildContext } from './context.js';
 import { Builder } from './builder.js';
 
-export { Builder, CommandFailed, sameConfig, type BuildOptions, type BuildOutput } from './builder.js';
+export { Builder, CommandFailed, type BuildOptions, type BuildOutput } from './builder.js';
+export { ImageCache, sameConfig } from './cache.js';
 export { BuildContext } from './context.js';
 export { engineBackend } from './engine.js';
 export type { BuildBackend, BuildImage } from './backend.js';
