@@ -250,6 +250,15 @@ test('mount errors as dockerd words them', async () => {
   const rel = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { Binds: ['rel/path:/x'] } } });
   assert.equal(rel.status, 400);
   assert.match(rel.json().message, /^create rel\/path: "rel\/path" includes invalid characters for a local volume name/);
+  for (const [mounts, msg] of [
+    [[5], 'json: cannot unmarshal number into Go struct field HostConfig.Mounts of type mount.Mount'],
+    [[{ Type: 'volume', Target: 7 }], 'json: cannot unmarshal number into Go struct field HostConfig.Mounts.Target of type string'],
+    [[{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 'big' } }], 'json: cannot unmarshal string into Go struct field HostConfig.Mounts.TmpfsOptions.SizeBytes of type int64'],
+  ] as const) {
+    const r = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { Mounts: mounts } } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json().message, msg);
+  }
   const tmp = await d.request('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { Tmpfs: { relative: '' } } } });
   assert.equal(tmp.status, 400);
   assert.match(tmp.json().message, /invalid mount path: 'relative' mount path must be absolute$/);

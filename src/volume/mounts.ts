@@ -11,7 +11,7 @@ import type { Log } from '../lib/log.js';
 import { InvalidParameter, errorMessage } from '../lib/errors.js';
 import { copyUp } from './copy.js';
 import {
-  MountError, mergeTmpfsOptions, parseBind, parseMountSpec, parseVolumesFrom, readWrite, tmpfsData,
+  MountError, checkMountShape, mergeTmpfsOptions, parseBind, parseMountSpec, parseVolumesFrom, readWrite, tmpfsData,
   validateMountConfig, validateTmpfsDestination,
 } from './parse.js';
 import { wrap, type Volumes } from './store.js';
@@ -61,8 +61,9 @@ export class Mounts implements MountProvider {
       for (const dest of Object.keys(hc.Tmpfs ?? {})) {
         try { validateTmpfsDestination(dest); } catch (err) { throw asInvalid(new MountError((err as Error).message)); }
       }
+      if (hc.Mounts != null && !Array.isArray(hc.Mounts)) throw new InvalidParameter('json: cannot unmarshal object into Go struct field HostConfig.Mounts of type []mount.Mount');
       for (const m of hc.Mounts ?? []) {
-        try { validateMountConfig(m); } catch (err) { throw asInvalid(err); }
+        try { checkMountShape(m); validateMountConfig(m); } catch (err) { throw asInvalid(err); }
       }
       for (const spec of hc.VolumesFrom ?? []) {
         let from: { id: string; mode: string };

@@ -195,3 +195,43 @@ export function mergeTmpfsOptions(options: string[]): string[] {
   }
   return out;
 }
+
+type Shape = 'string' | 'bool' | 'number' | 'map' | { [k: string]: Shape };
+
+const MOUNT_SHAPE: { [k: string]: Shape } = {
+  Type: 'string', Source: 'string', Target: 'string', ReadOnly: 'bool', Consistency: 'string',
+  BindOptions: { Propagation: 'string', NonRecursive: 'bool' },
+  VolumeOptions: { NoCopy: 'bool', Labels: 'map', DriverConfig: { Name: 'string', Options: 'map' } },
+  TmpfsOptions: { SizeBytes: 'number', Mode: 'number' },
+};
+
+function goKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v;
+}
+
+/**
+ * HostConfig.Mounts entries checked as Go's decoder would take them, so that a malformed
+ * body is a 400 with its wording rather than a failure further in.
+ */
+export function checkMountShape(m: unknown, field = 'HostConfig.Mounts'): void {
+  const refuse = (v: unknown, f: string, type: string): never => {
+    throw new MountError(`json: cannot unmarshal ${goKind(v)} into Go struct field ${f} of type ${type}`);
+  };
+  const walk = (v: unknown, shape: { [k: string]: Shape }, f: string, type: string) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) refuse(v, f, type);
+    for (const [k, s] of Object.entries(shape)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined || x === null) continue;
+      const name = `${f}.${k}`;
+      if (s === 'string' && typeof x !== 'string') refuse(x, name, 'string');
+      else if (s === 'bool' && typeof x !== 'boolean') refuse(x, name, 'bool');
+      else if (s === 'number' && (typeof x !== 'number' || !Number.isInteger(x))) refuse(x, name, 'int64');
+      else if (s === 'map') {
+        if (typeof x !== 'object' || Array.isArray(x)) refuse(x, name, 'map[string]string');
+        for (const y of Object.values(x as object)) if (typeof y !== 'string') refuse(y, name, 'string');
+      } else if (typeof s === 'object') walk(x, s, name, 'object');
+    }
+  };
+  walk(m, MOUNT_SHAPE, field, 'mount.Mount');
+}
