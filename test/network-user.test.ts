@@ -2,8 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
-import { TestDaemon, run } from './harness.js';
-import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
+import { join } from 'node:path';
+import { TestDaemon, ROOT, run } from './harness.js';
+import { removeAllAndFindLeaks } from './container-fixture.js';
 
 /**
  * User-defined bridge networks with the real CLI: create/ls/inspect/rm/prune, containers
@@ -16,9 +17,17 @@ let since: Date;
 /** Bridges of every network the tests made, checked gone at the end. */
 const bridges = new Set<string>();
 
+/**
+ * Upstream resolver for names the networks do not know: loopback, where nothing listens, so no
+ * test query ever leaves the host (the test that checks forwarding runs its own resolver).
+ */
+const ARGS = ['--dns', '127.0.0.1'];
+
 before(async () => {
   since = new Date();
-  d = await startWithBusybox();
+  d = await TestDaemon.start({ args: ARGS });
+  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
+  assert.equal(r.code, 0, r.stderr);
 });
 
 after(async () => {
@@ -145,6 +154,12 @@ test('containers on a user network reach each other by name, alias and short ID 
   assert.match(r.stdout, /name = web\.appnet/, 'PTR answer for the container\'s address');
   for (const n of ['web', 'webalias', short, 'web.appnet']) assert.match(r.stdout, new RegExp(`ping-${re(n)}-ok`), r.stdout);
   assert.match(r.stdout, /hello-by-name/);
+  // A legacy link on a user network: its alias resolves for the linking container only.
+  const linked = await d.docker(['run', '--rm', '--network', 'appnet', '--link', 'web:legacyname', 'busybox', 'sh', '-c',
+    'ping -c 1 -W 5 legacyname >/dev/null && echo link-ok']);
+  assert.match(linked.stdout, /link-ok/, linked.stderr);
+  const unlinked = await d.docker(['run', '--rm', '--network', 'appnet', '--dns', '127.0.0.1', 'busybox', 'sh', '-c', 'nslookup legacyname || echo no-link']);
+  assert.match(unlinked.stdout, /no-link/);
   // Unknown names in the network are not answered as ours.
   const miss = await d.docker(['run', '--rm', '--network', 'appnet', '--dns', '127.0.0.1', 'busybox', 'nslookup', 'nosuchcontainer']);
   assert.notEqual(miss.code, 0, miss.stdout);
@@ -192,11 +207,12 @@ test('bridge networks are isolated from each other and from the default bridge',
   const ipA = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.isoa.IPAddress}}', 'ina'])).trim();
   const same = await d.docker(['run', '--rm', '--network', 'isoa', 'busybox', 'ping', '-c', '1', '-W', '5', ipA]);
   assert.equal(same.code, 0, same.stdout);
-  const other = await d.docker(['run', '--rm', '--network', 'isob', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} && echo reached; nslookup ina || echo no-name`]);
-  assert.doesNotMatch(other.stdout, /reached/);
+  // --dns 127.0.0.1: a name the network does not know is forwarded there (nothing listens), never to the host's resolver.
+  const other = await d.docker(['run', '--rm', '--network', 'isob', '--dns', '127.0.0.1', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} && echo PING-OK; nslookup ina || echo no-name`]);
+  assert.doesNotMatch(other.stdout, /PING-OK/);
   assert.match(other.stdout, /no-name/);
-  const dflt = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} && echo reached; true`]);
-  assert.doesNotMatch(dflt.stdout, /reached/);
+  const dflt = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} && echo PING-OK; true`]);
+  assert.doesNotMatch(dflt.stdout, /PING-OK/);
   const rules = (await run('iptables', ['-w', '-S', 'FORWARD'])).stdout;
   const { bridge: ba } = { bridge: JSON.parse(await ok(['network', 'inspect', 'isoa']))[0].Id.slice(0, 12) };
   assert.match(rules, new RegExp(`-i br-${ba} -o ${d.bridge} .*berth:br-${ba}.* -j DROP`));
@@ -215,6 +231,7 @@ test('--internal: containers reach each other but nothing outside the network', 
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /default via/);
   assert.match(r.stdout, /peer-ok/);
+  assert.doesNotMatch(r.stdout, /out-reached/);
   const nat = (await run('iptables', ['-w', '-t', 'nat', '-S', 'POSTROUTING'])).stdout;
   assert.doesNotMatch(nat, new RegExp(`berth:${bridge}`));
   await ok(['rm', '-f', 'intsrv']);
@@ -256,8 +273,8 @@ test('connect and disconnect a running container, with --alias and --ip; a stopp
   const after = await ok(['exec', 'mover', 'sh', '-c', 'ip -4 -o addr show']);
   assert.doesNotMatch(after, /eth1/);
   assert.deepEqual(Object.keys(JSON.parse(await ok(['inspect', 'mover']))[0].NetworkSettings.Networks), ['cna']);
-  const gone = await d.docker(['run', '--rm', '--network', 'cnb', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 extra && echo reached; true']);
-  assert.doesNotMatch(gone.stdout, /reached/);
+  const gone = await d.docker(['run', '--rm', '--network', 'cnb', '--dns', '127.0.0.1', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 extra && echo PING-OK; true']);
+  assert.doesNotMatch(gone.stdout, /PING-OK/);
   const not = await d.docker(['network', 'disconnect', 'cnb', 'mover']);
   assert.notEqual(not.code, 0);
   assert.match(not.stderr, /is not connected to network cnb/);
@@ -333,7 +350,7 @@ test('user networks and their address allocations survive a daemon restart', asy
   await ok(['network', 'connect', '--alias', 'sec', 'laternet', 'second']);
   const ip1 = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.keepnet.IPAddress}}', 'first'])).trim();
   assert.equal(await d.stop(), 0);
-  d = await TestDaemon.start({ dir: d.dir });
+  d = await TestDaemon.start({ dir: d.dir, args: ARGS });
   const ins = JSON.parse(await ok(['network', 'inspect', 'keepnet']))[0];
   assert.equal(ins.Id, id);
   assert.deepEqual(ins.Labels, { k: 'v' });
@@ -353,4 +370,37 @@ test('user networks and their address allocations survive a daemon restart', asy
   assert.match(l.stdout, /sec-ok/);
   await ok(['rm', '-f', 'first', 'second']);
   await ok(['network', 'rm', 'keepnet', 'laternet']);
+});
+
+test('daemon flags: --icc=false on the default bridge, --default-address-pool for new networks', async () => {
+  const n = octet();
+  const e = await TestDaemon.start({ args: [...ARGS, '--icc=false', '--default-address-pool', `base=10.225.${n}.0/24,size=28`] });
+  const eSince = new Date();
+  const leaks: string[] = [];
+  try {
+    const r0 = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), e.socket]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const dk = async (args: string[]) => { const r = await e.docker(args); assert.equal(r.code, 0, r.stderr); return r.stdout; };
+    await dk(['network', 'create', 'poola']);
+    await dk(['network', 'create', 'poolb']);
+    assert.equal(JSON.parse(await dk(['network', 'inspect', 'poola']))[0].IPAM.Config[0].Subnet, `10.225.${n}.0/28`);
+    assert.equal(JSON.parse(await dk(['network', 'inspect', 'poolb']))[0].IPAM.Config[0].Subnet, `10.225.${n}.16/28`);
+    for (const name of ['poola', 'poolb']) {
+      const id = JSON.parse(await dk(['network', 'inspect', name]))[0].Id;
+      bridges.add(`br-${id.slice(0, 12)}`);
+    }
+    await dk(['network', 'rm', 'poola', 'poolb']);
+    await dk(['run', '-d', '--name', 'iccsrv', 'busybox', 'sleep', '300']);
+    const ip = (await dk(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'iccsrv'])).trim();
+    const gw = e.subnet.replace(/0\/24$/, '1');
+    const r = await e.docker(['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 5 ${gw} >/dev/null && echo gw-ok; ping -c 1 -W 2 ${ip} >/dev/null && echo peer-reached; true`]);
+    assert.match(r.stdout, /gw-ok/);
+    assert.doesNotMatch(r.stdout, /peer-reached/);
+    assert.equal(JSON.parse(await dk(['network', 'inspect', 'bridge']))[0].Options['com.docker.network.bridge.enable_icc'], 'false');
+  } finally {
+    leaks.push(...await removeAllAndFindLeaks(e, eSince));
+    const rules = (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.includes(`berth:${e.bridge}`) && !l.includes('MASQUERADE'));
+    leaks.push(...rules.map((l) => `iptables rule left: ${l}`));
+  }
+  assert.deepEqual(leaks, []);
 });

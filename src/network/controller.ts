@@ -9,7 +9,7 @@ import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../typ
 import { applyRules, deleteBridge, ensureBridge, removeFilterRules, removeRules, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
-import { cidrString, contains, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
+import { cidrString, configuredPools, contains, defaultPools, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
 import { PortProxies } from './proxy.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
 import type { Rule } from './iptables.js';
@@ -197,8 +197,12 @@ export class NetworkController implements Networks {
     const addr = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', this.#bridgeName]).catch(() => '');
     const m = /inet (\S+)/.exec(addr);
     if (m) return m[1]!;
-    const net = parseCidr(pickPool(await this.#taken()));
+    const net = parseCidr(pickPool(await this.#taken(), this.#pools()));
     return `${net.ip.replace(/\.0$/, '.1')}/${net.prefix}`;
+  }
+
+  #pools(): Iterable<string> {
+    return this.#o.defaultAddressPools?.length ? configuredPools(this.#o.defaultAddressPools) : defaultPools();
   }
 
   /** Subnets in use: our networks' and the host's routes. */
@@ -349,7 +353,7 @@ export class NetworkController implements Networks {
       if (this.#bridges().some((n) => n.pool && overlapsCidr(n.pool.subnet, sub))) throw new Forbidden('Pool overlaps with other one on this address space');
     } else {
       if (configs[0]?.Gateway || configs[0]?.IPRange) throw new InvalidParameter('a gateway or an ip-range needs a subnet');
-      cfg = { Subnet: pickPool(await this.#taken()) };
+      cfg = { Subnet: pickPool(await this.#taken(), this.#pools()) };
     }
     const pool = new Pool(cfg);
     cfg.Gateway ??= pool.gateway;
@@ -763,7 +767,9 @@ export class NetworkController implements Networks {
         const suffix = [...a.nets].find((n) => q.endsWith(`.${n.name.toLowerCase()}`));
         if (suffix) { nets = new Set([suffix]); q = q.slice(0, -(suffix.name.length + 1)); }
         const ips: string[] = [];
+        const linked = linkTarget(this.#o.lookup, a.cid, q);
         for (const [c, ep] of each(nets)) {
+          if (linked === c.ID && !ips.includes(ep.ip)) ips.push(ep.ip);
           const names = [bare(c.Name), ...ep.aliases, c.ID.slice(0, 12)].map((s) => s.toLowerCase());
           if (names.includes(q) && !ips.includes(ep.ip)) ips.push(ep.ip);
         }
@@ -780,8 +786,9 @@ export class NetworkController implements Networks {
         if (!a) return undefined;
         let c: Container;
         try { c = this.#o.lookup(a.cid); } catch { return undefined; }
-        const dns = c.HostConfig.Dns?.length ? c.HostConfig.Dns : this.#o.dns.length ? this.#o.dns : nameservers(this.#hostResolv);
-        return dns;
+        // Only internal networks: nothing leaves the host for them, not even a DNS query.
+        if ([...a.nets].every((n) => n.internal)) return [];
+        return c.HostConfig.Dns?.length ? c.HostConfig.Dns : this.#o.dns.length ? this.#o.dns : nameservers(this.#hostResolv);
       },
     };
   }
@@ -806,3 +813,16 @@ export class NetworkController implements Networks {
 }
 
 const overlapsCidr = (a: Cidr, b: Cidr) => a.base < b.base + b.size && b.base < a.base + a.size;
+
+/** The container a legacy `--link target:alias` of `asker` names by `alias`, if any. */
+function linkTarget(lookup: (ref: string) => Container, asker: string, alias: string): string | undefined {
+  let c: Container;
+  try { c = lookup(asker); } catch { return undefined; }
+  for (const l of c.HostConfig.Links ?? []) {
+    // "/other:/me/alias", as dockerd stores them
+    const [target = '', path = ''] = l.split(':');
+    if (path.split('/').pop()!.toLowerCase() !== alias) continue;
+    try { return lookup(target.replace(/^\//, '')).ID; } catch { return undefined; }
+  }
+  return undefined;
+}

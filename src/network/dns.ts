@@ -128,7 +128,8 @@ function forward(msg: Buffer, server: string): Promise<Buffer> {
     const timer = setTimeout(() => { sock.close(); reject(new Error(`no answer from ${server}`)); }, FORWARD_TIMEOUT_MS);
     sock.on('error', (err) => { clearTimeout(timer); sock.close(); reject(err); });
     sock.on('message', (out) => { clearTimeout(timer); sock.close(); resolve(out); });
-    sock.send(msg, 53, server);
+    // Connected, so that a refusal (ICMP port unreachable) fails the query at once.
+    sock.connect(53, server, () => sock.send(msg));
   });
 }
 

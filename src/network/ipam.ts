@@ -34,6 +34,15 @@ export function* defaultPools(): Generator<string> {
   for (let i = 0; i < 256; i += 16) yield `192.168.${i}.0/20`;
 }
 
+/** `--default-address-pool base=...,size=...`: each base carved into subnets of that size, in order. */
+export function* configuredPools(list: Array<{ base: string; size: number }>): Generator<string> {
+  for (const p of list) {
+    const base = parseCidr(p.base);
+    const step = 2 ** (32 - p.size);
+    for (let n = base.base; n + step <= base.base + base.size; n += step) yield `${intToIp(n)}/${p.size}`;
+  }
+}
+
 /** The first default pool that overlaps neither `taken` nor a host route. */
 export function pickPool(taken: Cidr[], pools: Iterable<string> = defaultPools()): string {
   for (const p of pools) {

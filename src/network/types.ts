@@ -38,6 +38,8 @@ export interface NetworksOptions {
   iptables: boolean;
   ipMasq: boolean;
   icc?: boolean;
+  /** `--default-address-pool`; dockerd's defaults when empty. */
+  defaultAddressPools?: Array<{ base: string; size: number }>;
   dns: string[];
   dnsSearch: string[];
   dnsOpts: string[];
