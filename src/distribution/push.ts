@@ -160,7 +160,7 @@ export class Pusher {
       transform(c: Buffer, _e, cb) { hash.update(c); compressed += c.length; cb(null, c); },
     });
     const tar = this.#d.source.layerTar(layer.chainId);
-    const gzip = createGzip({ level: zlib.Z_DEFAULT_COMPRESSION });
+    const gzip = createGzip({ level: zlib.Z_DEFAULT_COMPRESSION, chunkSize: 256 * 1024 });
     tar.on('error', (err) => counting.destroy(err));
     counting.on('error', (err) => gzip.destroy(err));
     gzip.on('error', (err) => hashing.destroy(err));
