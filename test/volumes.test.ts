@@ -156,6 +156,18 @@ test('copy-up: an image VOLUME becomes an anonymous volume holding the image con
   await ok(['rm', 'keeps']);
   assert.ok((await ok(['volume', 'ls', '-q', '--filter', 'dangling=true'])).split('\n').includes(k.Mounts[0].Name));
   await ok(['volume', 'rm', k.Mounts[0].Name, 'empty-vol', 'filled-vol']);
+  // A data container that never runs fills its volumes at create (dockerd's populateVolumes),
+  // so --volumes-from sees the image's content.
+  await ok(['create', '--name', 'dataonly', 'voltest:copy', 'true']);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '--volumes-from', 'dataonly', 'busybox', 'sh', '-c', 'stat -c "%u:%g %a" /data && cat /data/f']),
+    '1234:5678 750\nimage-content\n');
+  await ok(['rm', '-v', 'dataonly']);
+  // An image VOLUME over a file of the image is refused, and leaves no volume behind.
+  const before2 = (await ok(['volume', 'ls', '-q'])).trim();
+  const over = await d.request('POST', '/containers/create', { body: { Image: 'voltest:copy', Volumes: { '/data/f': {} } } });
+  assert.equal(over.status, 500);
+  assert.match(over.json().message, /^cannot mount volume over existing file, file exists \/.*\/data\/f$/);
+  assert.equal((await ok(['volume', 'ls', '-q'])).trim(), before2);
   await ok(['rmi', 'voltest:copy']);
 });
 

@@ -197,6 +197,7 @@ export class Daemon {
         logs: logDrivers(),
         mounts: volumeMounts({
           volumes, events, log: log.child({ module: 'volume' }),
+          root: { mount: (id) => layerStore.mountRW(id), unmount: (id) => layerStore.unmountRW(id) },
           lookup: (ref) => {
             if (!containers) throw new Error('containers are not open yet');
             return containers.get(ref);

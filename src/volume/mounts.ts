@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Container } from '../container/container.js';
 import type { MountProvider } from '../container/ports.js';
@@ -8,7 +8,7 @@ import { resolveInScope } from '../container/archive-path.js';
 import type { MountPoint, MountSpec } from '../types/container.js';
 import type { EventSink } from '../events/index.js';
 import type { Log } from '../lib/log.js';
-import { InvalidParameter, errorMessage } from '../lib/errors.js';
+import { InvalidParameter, SystemError, errorMessage } from '../lib/errors.js';
 import { copyUp } from './copy.js';
 import {
   MountError, checkMountShape, mergeTmpfsOptions, parseBind, parseMountSpec, parseVolumesFrom, readWrite, tmpfsData,
@@ -22,6 +22,12 @@ export interface MountsDeps {
   lookup: (ref: string) => Container;
   events: EventSink;
   log: Log;
+  /**
+   * The container's root filesystem, mounted for a moment at create: the image's content goes
+   * into empty volumes then, as dockerd does it (so a never-started data container still fills
+   * its volumes). Without it, the copy is made at the first start.
+   */
+  root?: { mount(id: string): Promise<string>; unmount(id: string): Promise<void> };
 }
 
 interface Active { name: string; driver: string; id: string }
@@ -111,6 +117,7 @@ export class Mounts implements MountProvider {
         points[mp.Destination] = mp;
       }
       // The image's VOLUMEs and `-v /path`: an anonymous volume each, unless mounted already.
+      const explicit = new Set(Object.keys(points));
       const wanted = new Set([...Object.keys(imageVolumes ?? {}), ...Object.keys(c.Config.Volumes ?? {})]);
       for (const spec of wanted) {
         const dest = posix.normalize(spec).replace(/(.)\/$/, '$1');
@@ -121,6 +128,7 @@ export class Mounts implements MountProvider {
           Relabel: '', Propagation: '', Spec: {} as MountSpec, CopyData: true,
         };
       }
+      if (this.#d.root) await this.#populate(c, points, Object.keys(points).filter((dest) => !explicit.has(dest)));
     } catch (err) {
       for (const name of referenced) vols.release(name, c.ID);
       for (const name of anonymous) {
@@ -130,6 +138,34 @@ export class Mounts implements MountProvider {
     }
     c.MountPoints = points;
     return [];
+  }
+
+  /**
+   * Copy-up at create (dockerd's populateVolumes), and its refusal to put an image volume
+   * over a file (`anonymousDests` are those made for the image's VOLUMEs and `-v /path`).
+   */
+  async #populate(c: Container, points: Record<string, MountPoint>, anonymousDests: string[]): Promise<void> {
+    const copies = Object.values(points).filter((mp) => mp.Type === 'volume' && mp.Name && mp.CopyData);
+    if (copies.length === 0) return;
+    const root = await this.#d.root!.mount(c.ID);
+    try {
+      for (const dest of anonymousDests) {
+        const host = await resolveInScope(root, dest);
+        const st = await stat(host).catch(() => undefined);
+        if (st && !st.isDirectory()) throw new SystemError(`cannot mount volume over existing file, file exists ${host}`);
+      }
+      for (const mp of copies) {
+        const id = randomBytes(32).toString('hex');
+        const path = await this.#d.volumes.mount(mp.Name, mp.Driver, id);
+        try {
+          await copyUp(await resolveInScope(root, mp.Destination), path);
+        } finally {
+          await this.#d.volumes.unmount(mp.Name, mp.Driver, id);
+        }
+      }
+    } finally {
+      await this.#d.root!.unmount(c.ID);
+    }
   }
 
   async setup(c: Container, rootfs: string): Promise<OciMount[]> {
@@ -148,7 +184,7 @@ export class Mounts implements MountProvider {
           });
           active.push({ name: mp.Name, driver: mp.Driver, id });
           mp.ID = id;
-          if (mp.CopyData && !c.HasBeenStartedBefore) {
+          if (!this.#d.root && mp.CopyData && !c.HasBeenStartedBefore) {
             await copyUp(await resolveInScope(rootfs, mp.Destination), source);
           }
           this.#d.events.log('volume', 'mount', {
