@@ -374,9 +374,14 @@ class Build {
     return true;
   }
 
-  #commented(state: State, comment: string): ContainerConfig {
+  /**
+   * The step's cache key: the run config with the SHELL and a `#(nop)` comment as Cmd; two
+   * words (`#(nop) `, comment) for most instructions, one for WORKDIR, COPY and ADD, as dockerd.
+   */
+  #commented(state: State, comment: string, oneWord = false): ContainerConfig {
     const c = copyConfig(state.runConfig);
-    c.Cmd = ['/bin/sh', '-c', `#(nop) ${comment}`];
+    const shell = state.runConfig.Shell?.length ? state.runConfig.Shell : DEFAULT_SHELL;
+    c.Cmd = oneWord ? [...shell, `#(nop) ${comment}`] : [...shell, '#(nop) ', comment];
     return c;
   }
 
@@ -405,7 +410,7 @@ class Build {
   }
 
   async #workdir(state: State): Promise<void> {
-    const cfg = this.#commented(state, `WORKDIR ${state.runConfig.WorkingDir}`);
+    const cfg = this.#commented(state, `WORKDIR ${state.runConfig.WorkingDir}`, true);
     if (await this.#hit(state, cfg)) return;
     const mk = async (root: string) => {
       const host = await resolveInScope(root, state.runConfig.WorkingDir!);
@@ -500,7 +505,7 @@ class Build {
         if (sources.length === 0) throw new InvalidParameter(`${name} failed: no source files were specified`);
         const hash = sourcesHash(sources);
         const chown = cmd.chown ? `--chown=${cmd.chown}` : '';
-        const cfg = this.#commented(state, `${name} ${chown}${hash} in ${cmd.dest} `);
+        const cfg = this.#commented(state, `${name} ${chown}${hash} in ${cmd.dest} `, true);
         if (await this.#hit(state, cfg)) return;
         const wd = state.runConfig.WorkingDir || '/';
         let dest = posix.isAbsolute(cmd.dest) ? cmd.dest : posix.join(wd, cmd.dest);

@@ -15,6 +15,7 @@ import { NotFound } from '../lib/errors.js';
 import { ENGINE_VERSION } from '../version.js';
 import type { ImageConfig } from '../types/image.js';
 import type { BuildBackend, BuildImage } from './backend.js';
+import { goConfig } from './goconfig.js';
 
 export function engineBackend(images: ImageService, driver: GraphDriver, containers: ContainerService): BuildBackend {
   const { images: store, layers } = images.stores;
@@ -34,27 +35,27 @@ export function engineBackend(images: ImageService, driver: GraphDriver, contain
       try {
         const empty = !layer || layer.diffId === EMPTY_LAYER_DIFF_ID;
         const created = new Date().toISOString();
+        // Keys in the order Go's encoding/json writes dockerd's image.Image.
         const cfg: ImageConfig = {
+          created,
+          ...(o.containerId ? { container: o.containerId } : {}),
+          container_config: goConfig(o.containerConfig),
+          docker_version: ENGINE_VERSION,
+          ...(o.author ? { author: o.author } : {}),
+          config: goConfig(o.config),
           architecture: parentCfg.architecture || 'amd64',
           ...(parentCfg.variant ? { variant: parentCfg.variant } : {}),
           os: parentCfg.os || 'linux',
-          ...(parentCfg['os.version'] ? { 'os.version': parentCfg['os.version'] } : {}),
-          ...(o.author ? { author: o.author } : {}),
-          config: o.config,
-          container: o.containerId,
-          container_config: o.containerConfig,
-          created,
-          docker_version: ENGINE_VERSION,
+          rootfs: { type: 'layers', diff_ids: empty ? diffIds : [...diffIds, layer!.diffId] },
           history: [
             ...(parentCfg.history ?? []),
             {
-              created, created_by: (o.containerConfig.Cmd ?? []).join(' '),
-              ...(o.author ? { author: o.author } : {}),
+              created, ...(o.author ? { author: o.author } : {}), created_by: (o.containerConfig.Cmd ?? []).join(' '),
               ...(empty ? { empty_layer: true } : {}),
             },
           ],
-          rootfs: { type: 'layers', diff_ids: empty ? diffIds : [...diffIds, layer!.diffId] },
-        };
+          ...(parentCfg['os.version'] ? { 'os.version': parentCfg['os.version'] } : {}),
+        } as ImageConfig;
         const img = await store.create(Buffer.from(JSON.stringify(cfg)));
         if (o.parent) await store.setParent(img.id, o.parent.id);
         return img.id;

@@ -1,0 +1,152 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { rawRequest, run, alive, type Result, type TestDaemon } from './harness.js';
+import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
+import { buildBusybox, dockerArchive } from '../src/image/builtin/busybox.js';
+
+/**
+ * Issue 9 against the reference: the same Dockerfile and context built by dockerd 20.10's
+ * classic builder and by berthd, compared in their output, image configs, history and file
+ * trees. Needs Debian's docker.io; skipped with a message when dockerd is absent.
+ */
+const dockerdPath = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
+const skip = !dockerdPath ? 'dockerd (Debian docker.io) is not installed; install it to compare builds with the reference'
+  : existsSync('/run/containerd/containerd.sock') ? 'a system containerd runs at /run/containerd: dockerd would use it, not its own'
+  : false;
+
+let dir: string;
+let berth: TestDaemon;
+let dockerd: ChildProcess | undefined;
+let dockerSock: string;
+const started = new Date();
+
+before(async () => {
+  if (skip) return;
+  dir = await mkdtemp(join(tmpdir(), 'bt-buildref-'));
+  dockerSock = join(dir, 'docker.sock');
+  await writeFile(join(dir, 'daemon.json'), '{}');
+  dockerd = spawn(dockerdPath!, ['--data-root', join(dir, 'docker-data'), '--exec-root', join(dir, 'docker-exec'),
+    '-H', `unix://${dockerSock}`, '--pidfile', join(dir, 'docker.pid'), '--config-file', join(dir, 'daemon.json'),
+    '--bridge=none', '--iptables=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  dockerd.stderr!.on('data', (c: Buffer) => { log += c; });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await rawRequest(dockerSock, 'GET', '/_ping').then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (Date.now() > deadline || dockerd.exitCode !== null) throw new Error(`dockerd did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const bb = await buildBusybox();
+  const path = join(dir, 'bb.tar');
+  await pipeline(dockerArchive(bb, ['busybox:latest']), createWriteStream(path));
+  assert.equal((await on('docker', ['load', '-i', path])).code, 0);
+  berth = await startWithBusybox();
+});
+
+after(async () => {
+  if (skip) return;
+  const leaks = berth ? await removeAllAndFindLeaks(berth, started) : [];
+  if (dockerd && dockerd.exitCode === null) {
+    const containerd = Number((await readFile(join(dir, 'docker-exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => '')).trim());
+    dockerd.kill('SIGTERM');
+    await new Promise((r) => dockerd!.once('exit', r));
+    for (let i = 0; i < 100 && containerd && alive(containerd); i++) await new Promise((r) => setTimeout(r, 50));
+    if (containerd && alive(containerd)) leaks.push(`dockerd's containerd ${containerd} still running`);
+  }
+  await rm(dir, { recursive: true, force: true });
+  assert.deepEqual(leaks, []);
+});
+
+function on(engine: 'docker' | 'berth', args: string[]): Promise<Result> {
+  const host = engine === 'docker' ? `unix://${dockerSock}` : berth.host;
+  return run('docker', args, { env: { DOCKER_HOST: host, DOCKER_CONFIG: join(dir, `cli-${engine}`), DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+}
+
+async function both(args: string[]): Promise<{ docker: string; berth: string }> {
+  const [a, b] = [await on('docker', args), await on('berth', args)];
+  assert.equal(a.code, 0, `dockerd: docker ${args.join(' ')}: ${a.stderr}`);
+  assert.equal(b.code, 0, `berthd: docker ${args.join(' ')}: ${b.stderr}`);
+  return { docker: a.stdout, berth: b.stdout };
+}
+
+/** IDs and content hashes differ between engines (dates, tarsum); everything else must not. */
+const norm = (s: string) => s
+  .replace(/sha256:[0-9a-f]{64}/g, 'sha256:ID')
+  .replace(/(file|dir|multi):[0-9a-f]{64}/g, '$1:HASH')
+  .replace(/\b[0-9a-f]{12}\b/g, 'ID');
+
+const DOCKERFILE = [
+  'FROM busybox',
+  'MAINTAINER someone@example.com',
+  'ARG V=1',
+  'ENV A=1 B="two words"',
+  'LABEL l1=v1 "l 2"=v2',
+  'WORKDIR /app',
+  'COPY f.txt .',
+  'COPY --chown=1:2 dir /app/dir/',
+  'ADD t.tar /t/',
+  'COPY *.md /md/',
+  'RUN echo $V $A > /app/run.txt && mkdir -p /data && echo x > /data/x',
+  'EXPOSE 80 53/udp',
+  'VOLUME ["/data"]',
+  'USER 1000',
+  'STOPSIGNAL SIGTERM',
+  'HEALTHCHECK --interval=5s --retries=2 CMD true',
+  'SHELL ["/bin/sh", "-ec"]',
+  'ONBUILD RUN echo hi',
+  'ENTRYPOINT ["/bin/sh"]',
+  'CMD ["-c", "echo $A"]',
+  '',
+].join('\n');
+
+test('the same build on dockerd and berthd: output, config, history and files agree', { skip }, async () => {
+  const ctx = join(dir, 'ctx');
+  await mkdir(join(ctx, 'dir/sub'), { recursive: true });
+  await mkdir(join(ctx, 'tarsrc'), { recursive: true });
+  await writeFile(join(ctx, 'f.txt'), 'file\n');
+  await writeFile(join(ctx, 'dir/one'), '1\n');
+  await writeFile(join(ctx, 'dir/sub/two'), '2\n');
+  await writeFile(join(ctx, 'a.md'), 'a\n');
+  await writeFile(join(ctx, 'b.md'), 'b\n');
+  await writeFile(join(ctx, 'tarsrc/in-tar'), 'in tar\n');
+  assert.equal((await run('tar', ['-cf', join(ctx, 't.tar'), '--owner=5', '--group=6', '-C', join(ctx, 'tarsrc'), '.'])).code, 0);
+  await writeFile(join(ctx, '.dockerignore'), 'tarsrc\n');
+  await writeFile(join(ctx, 'Dockerfile'), DOCKERFILE);
+  const args = ['build', '--network', 'none', '--build-arg', 'V=2', '--build-arg', 'UNUSED=1', '--label', 'extra=yes', '-t', 'ref:1', ctx];
+  const out = await both(args);
+  assert.equal(norm(out.berth), norm(out.docker));
+  const [di, bi] = [JSON.parse((await both(['image', 'inspect', 'ref:1'])).docker)[0], JSON.parse((await both(['image', 'inspect', 'ref:1'])).berth)[0]];
+  const view = (i: any) => JSON.parse(norm(JSON.stringify({
+    Config: i.Config, ContainerConfig: { ...i.ContainerConfig, Hostname: '' }, Author: i.Author, Os: i.Os,
+    Architecture: i.Architecture, Layers: i.RootFS.Layers.length, Container: i.Container ? 'set' : '',
+  })));
+  assert.equal(JSON.stringify(view(bi), null, 1), JSON.stringify(view(di), null, 1));
+  const history = await both(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'ref:1']);
+  assert.equal(norm(history.berth), norm(history.docker));
+  const tree = await both(['run', '--rm', '--network', 'none', '-u', '0', '--entrypoint', 'sh', 'ref:1', '-c',
+    'find /app /t /md /data | sort | xargs stat -c "%n %F %a %u:%g %s"']);
+  assert.equal(tree.berth, tree.docker);
+  // A rebuild reads the same on both: every step from the cache.
+  const again = await both(args);
+  assert.equal(norm(again.berth), norm(again.docker));
+  // Errors read the same.
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN exit 4\n');
+  const [fd, fb] = [await on('docker', ['build', '--network', 'none', ctx]), await on('berth', ['build', '--network', 'none', ctx])];
+  assert.equal(fb.code, fd.code);
+  assert.equal(norm(fb.stdout), norm(fd.stdout));
+  assert.equal(norm(fb.stderr), norm(fd.stderr));
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY nothing /x\n');
+  const [md, mb] = [await on('docker', ['build', ctx]), await on('berth', ['build', ctx])];
+  assert.equal(norm(mb.stderr), norm(md.stderr));
+  for (const e of ['docker', 'berth'] as const) {
+    const ids = (await on(e, ['ps', '-aq'])).stdout.trim();
+    if (ids) await on(e, ['rm', '-f', ...ids.split('\n')]);
+  }
+});
