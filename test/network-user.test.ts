@@ -372,6 +372,32 @@ test('user networks and their address allocations survive a daemon restart', asy
   await ok(['network', 'rm', 'keepnet', 'laternet']);
 });
 
+test('--live-restore: a running container keeps its endpoint and address across a restart; DNS knows it', async () => {
+  assert.equal(await d.stop(), 0);
+  d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--live-restore'] });
+  try {
+    await createNet('livenet', ['--subnet', `10.226.${octet()}.0/24`]);
+    await ok(['run', '-d', '--name', 'stay', '--network', 'livenet', 'busybox', 'sleep', '300']);
+    const ip1 = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.livenet.IPAddress}}', 'stay'])).trim();
+    assert.equal(await d.stop(), 0);
+    d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--live-restore'] });
+    assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'stay'])).trim(), 'true');
+    const nins = JSON.parse(await ok(['network', 'inspect', 'livenet']))[0];
+    assert.deepEqual(Object.values(nins.Containers).map((v: any) => v.IPv4Address), [`${ip1}/24`]);
+    await ok(['run', '-d', '--name', 'newcomer', '--network', 'livenet', 'busybox', 'sleep', '300']);
+    const ip2 = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.livenet.IPAddress}}', 'newcomer'])).trim();
+    assert.notEqual(ip2, ip1, 'an address in use is not handed out again after a restart');
+    const r = await ok(['exec', 'newcomer', 'sh', '-c', 'ping -c 1 -W 5 stay >/dev/null && echo stay-ok']);
+    assert.match(r, /stay-ok/);
+    await ok(['rm', '-f', 'stay', 'newcomer']);
+    await ok(['network', 'rm', 'livenet']);
+  } finally {
+    for (const n of ['stay', 'newcomer']) await d.docker(['rm', '-f', n]);
+    await d.stop();
+    d = await TestDaemon.start({ dir: d.dir, args: ARGS });
+  }
+});
+
 test('daemon flags: --icc=false on the default bridge, --default-address-pool for new networks', async () => {
   const n = octet();
   const e = await TestDaemon.start({ args: [...ARGS, '--icc=false', '--default-address-pool', `base=10.225.${n}.0/24,size=28`] });

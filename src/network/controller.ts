@@ -508,9 +508,13 @@ export class NetworkController implements Networks {
         const n = this.#netOf(name, cfg);
         if (!n || n.driver !== 'bridge') throw new NotFound(`network ${name} not found`);
         if (name !== n.name) { delete ns.Networks[name]; ns.Networks[n.name] = cfg; }
-        await this.#attach(c, n, cfg, `eth${i++}`);
+        // The first endpoint on a network that is not internal carries the default route.
+        const gateway = !n.internal && ![...this.#eps(c.ID).values()].some((e) => !e.net.internal);
+        await this.#attach(c, n, cfg, `eth${i++}`, gateway);
       }
-      await this.#refreshRouting(c);
+      // A fresh namespace: its nat table is empty, the route is set; only the DNS redirect may be missing.
+      const dns = this.#dnsEndpoint(c);
+      if (dns) await setDnsRedirect(path, { server: dns.net.pool!.gateway, from: dns.ip });
       await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
       await this.#writeHosts(c);
       await this.#publish(c);
@@ -528,14 +532,15 @@ export class NetworkController implements Networks {
   }
 
   /** Allocates an address, plugs a veth into the bridge and the namespace, records the endpoint. */
-  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string): Promise<Endpoint> {
+  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, gateway = false): Promise<Endpoint> {
     const ip = n.pool!.allocate(c.ID, cfg.IPAMConfig?.IPv4Address || undefined);
     await this.#save(n);
     const custom = (c.Config as { MacAddress?: string }).MacAddress;
     const mac = custom && this.#eps(c.ID).size === 0 ? custom : macOf(ip);
     const ep: Endpoint = { net: n, ip, mac, id: newId(), ifname, hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] };
     this.#eps(c.ID).set(n.id, ep);
-    await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined });
+    await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
+      ...(gateway ? { gateway: n.pool!.gateway } : {}) });
     Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
     if (n.name === 'bridge') {
       Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
@@ -557,13 +562,18 @@ export class NetworkController implements Networks {
     });
   }
 
+  /** The endpoint whose network's DNS server answers the container: the first on a user-defined network. */
+  #dnsEndpoint(c: Container): Endpoint | undefined {
+    return [...this.#eps(c.ID).values()].find((e) => !e.net.predefined && e.net.dns);
+  }
+
   /** Default route and the DNS redirect follow the container's endpoints. */
   async #refreshRouting(c: Container): Promise<void> {
     const path = this.#netnsPath(c);
     const eps = [...this.#eps(c.ID).values()];
     const gw = eps.find((e) => !e.net.internal);
     await setDefaultRoute(path, gw?.net.pool!.gateway);
-    const dns = eps.find((e) => !e.net.predefined && e.net.dns);
+    const dns = this.#dnsEndpoint(c);
     await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
   }
 

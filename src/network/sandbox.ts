@@ -28,6 +28,8 @@ export interface Interface {
   prefix: number;
   mac: string;
   mtu?: number;
+  /** Adds the default route through this interface. */
+  gateway?: string;
 }
 
 export async function addInterface(netns: string, i: Interface): Promise<void> {
@@ -45,6 +47,7 @@ export async function addInterface(netns: string, i: Interface): Promise<void> {
     `link set dev ${i.ifname} address ${i.mac}`,
     `addr add ${i.ip}/${i.prefix} dev ${i.ifname}`,
     `link set dev ${i.ifname} up`,
+    ...(i.gateway ? [`route add default via ${i.gateway}`] : []),
   ].join('\n') + '\n');
 }
 
