@@ -4,7 +4,7 @@ import http from 'node:http';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exists, run, type TestDaemon } from './harness.js';
+import { exists, run, TestDaemon } from './harness.js';
 import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
 
 /**
@@ -141,4 +141,16 @@ test('a plugin that is down, missing, or not a volume driver is a clear error', 
   assert.equal(missing.json().message, 'create mv: error looking up volume plugin nosuch: plugin "nosuch" not found');
   assert.equal(await exists(join(d.dataRoot, 'volumes', 'dv')), false);
   assert.equal((await ok(['volume', 'ls', '-q'])).trim(), '');
+});
+
+test('after a restart of berthd, a plugin\'s volumes are listed (plugins found by a scan) and their metadata kept', async () => {
+  await ok(['volume', 'create', '-d', 'testplug', '--label', 'kept=yes', 'pkeep']);
+  assert.equal(await d.stop(), 0);
+  d = await TestDaemon.start({ dir: d.dir });
+  calls.length = 0;
+  assert.equal((await ok(['volume', 'ls', '-q', '--filter', 'driver=testplug'])).trim(), 'pkeep');
+  assert.equal(calls[0]?.method, 'Plugin.Activate');
+  assert.equal((await ok(['volume', 'inspect', '-f', '{{.Driver}} {{.Labels}}', 'pkeep'])).trim(), 'testplug map[kept:yes]');
+  await ok(['volume', 'rm', 'pkeep']);
+  assert.equal(volumes.size, 0);
 });

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidParameter, SystemError, Unavailable, errorMessage } from '../lib/errors.js';
 import type { Log } from '../lib/log.js';
@@ -198,11 +198,11 @@ export class LegacyPlugins implements PluginFinder {
     return undefined;
   }
 
-  async #activate(name: string): Promise<PluginDriver | undefined> {
+  async #activate(name: string, retry = true): Promise<PluginDriver | undefined> {
     const addr = await this.#locate(name);
     if (!addr) return undefined;
     const client = new PluginClient(name, addr, this.#timeoutMs);
-    const deadline = Date.now() + this.#activateMs;
+    const deadline = retry ? Date.now() + this.#activateMs : 0;
     let reply: { Implements?: string[] };
     for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
       try {
@@ -226,12 +226,12 @@ export class LegacyPlugins implements PluginFinder {
     return d;
   }
 
-  async driver(name: string): Promise<Driver | undefined> {
+  async driver(name: string, retry = true): Promise<Driver | undefined> {
     const known = this.#drivers.get(name);
     if (known) return known;
     let p = this.#pending.get(name);
     if (!p) {
-      p = this.#activate(name).then((d) => { if (d) this.#drivers.set(name, d); return d; })
+      p = this.#activate(name, retry).then((d) => { if (d) this.#drivers.set(name, d); return d; })
         .finally(() => this.#pending.delete(name));
       this.#pending.set(name, p);
     }
@@ -242,8 +242,35 @@ export class LegacyPlugins implements PluginFinder {
     }
   }
 
-  active(): Driver[] {
-    return [...this.#drivers.values()];
+  /**
+   * Every plugin that can be found, activated if need be (no retries, as dockerd's scan): a
+   * listing shows the volumes of plugins not used yet since the daemon started.
+   */
+  async all(): Promise<Driver[]> {
+    const names = new Set<string>();
+    for (const dir of this.#dirs.sockets) {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (e.isSocket() && e.name.endsWith('.sock')) names.add(e.name.slice(0, -5));
+        else if (e.isDirectory() && await isFile(join(dir, e.name, `${e.name}.sock`), true)) names.add(e.name);
+      }
+    }
+    for (const dir of this.#dirs.specs) {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const m = /^(.+)\.(spec|json)$/.exec(e.name);
+        if (e.isFile() && m) names.add(m[1]!);
+        else if (e.isDirectory() && (await isFile(join(dir, e.name, `${e.name}.spec`), false) || await isFile(join(dir, e.name, `${e.name}.json`), false))) names.add(e.name);
+      }
+    }
+    const out: Driver[] = [];
+    for (const name of names) {
+      try {
+        const d = await this.driver(name, false);
+        if (d) out.push(d);
+      } catch (err) {
+        this.#log.debug({ err, plugin: name }, 'plugin skipped in a listing');
+      }
+    }
+    return out;
   }
 
   /** Forgets a plugin whose socket went away, so the next use finds it again. */

@@ -35,8 +35,8 @@ interface Meta {
 /** Finds legacy volume plugins by name (plugins.ts); absent when there are none to find. */
 export interface PluginFinder {
   driver(name: string): Promise<Driver | undefined>;
-  /** The plugins already activated, for listing. */
-  active(): Driver[];
+  /** Every plugin that can be found and is a volume driver, for listing. */
+  all(): Promise<Driver[]>;
 }
 
 export interface VolumesDeps {
@@ -219,7 +219,7 @@ export class Volumes {
 
   async #all(): Promise<Array<{ meta: Meta; driver: Driver }>> {
     const out = new Map<string, { meta: Meta; driver: Driver }>();
-    const drivers: Driver[] = [this.local, ...(this.#d.plugins?.active() ?? [])];
+    const drivers: Driver[] = [this.local, ...(await this.#d.plugins?.all() ?? [])];
     for (const driver of drivers) {
       let names: string[];
       try { names = await driver.list(); } catch (err) {
