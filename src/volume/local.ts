@@ -106,6 +106,12 @@ export class LocalDriver implements Driver {
     if (!v) throw new NotFound('volume not found');
     if (v.active > 0) throw new SystemError('volume has active mounts');
     this.#unmount(v);
+    // Never delete through a mount that is still there (a bind-style volume's device is the
+    // user's own directory).
+    if (await mounted(v.path)) {
+      try { native.umount2(v.path, MNT_DETACH); } catch { /* checked below */ }
+      if (await mounted(v.path)) throw new SystemError(`remove ${name}: ${v.path} is still mounted`);
+    }
     const dir = dirname(v.path);
     const real = await realpath(v.path).catch(() => dir);
     if (!real.startsWith(this.root + '/')) {
@@ -242,4 +248,12 @@ function mountLocal(opts: LocalOpts, target: string): void {
     return;
   }
   native.mount(opts.MountDevice, target, opts.MountType, flags, data, '');
+}
+
+/** Whether `path` is a mount point in this namespace (an entry of /proc/self/mountinfo). */
+async function mounted(path: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  // Field 5 is the mount point, with spaces and the like octal-escaped.
+  const escaped = path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return info.split('\n').some((l) => l.split(' ')[4] === escaped);
 }
