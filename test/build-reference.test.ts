@@ -150,3 +150,91 @@ test('the same build on dockerd and berthd: output, config, history and files ag
     if (ids) await on(e, ['rm', '-f', ...ids.split('\n')]);
   }
 });
+
+/** Builds `dockerfile` over `files` on both engines and checks output, config, history and files agree. */
+async function compare(name: string, files: Record<string, string>, args: string[], paths: string[]): Promise<void> {
+  const ctx = join(dir, name);
+  for (const [p, content] of Object.entries(files)) {
+    await mkdir(join(ctx, p, '..'), { recursive: true });
+    await writeFile(join(ctx, p), content);
+  }
+  const tag = `${name}:ref`;
+  const out = await both(['build', '--network', 'none', ...args, '-t', tag, ctx]);
+  assert.equal(norm(out.berth), norm(out.docker), `${name}: build output`);
+  const [di, bi] = [JSON.parse((await both(['image', 'inspect', tag])).docker)[0], JSON.parse((await both(['image', 'inspect', tag])).berth)[0]];
+  const view = (i: any) => norm(JSON.stringify({
+    Config: i.Config, ContainerConfig: { ...i.ContainerConfig, Hostname: '' }, Author: i.Author, Layers: i.RootFS.Layers.length,
+  }, null, 1));
+  assert.equal(view(bi), view(di), `${name}: config`);
+  const history = await both(['history', '--no-trunc', '--format', '{{.CreatedBy}}', tag]);
+  assert.equal(norm(history.berth), norm(history.docker), `${name}: history`);
+  if (paths.length) {
+    const tree = await both(['run', '--rm', '--network', 'none', '-u', '0', '--entrypoint', '/bin/busybox', tag, 'sh', '-c',
+      `find ${paths.join(' ')} | sort | xargs stat -c "%n %F %a %u:%g %s"`]);
+    assert.equal(tree.berth, tree.docker, `${name}: files`);
+  }
+  const again = await both(['build', '--network', 'none', ...args, '-t', tag, ctx]);
+  assert.equal(norm(again.berth), norm(again.docker), `${name}: rebuild`);
+}
+
+test('multi-stage, scratch, meta ARGs, ONBUILD triggers and odd instructions agree with dockerd', { skip }, async () => {
+  await compare('stages', {
+    'src/app.txt': 'app\n',
+    Dockerfile: [
+      'ARG BASE=busybox',
+      'ARG UNUSEDMETA',
+      'FROM $BASE AS build',
+      'ARG BASE',
+      'ARG N=3',
+      'ENV P=/opt/out Q=${N:-none} R=${MISSING:+set}',
+      'WORKDIR out',
+      'WORKDIR sub',
+      'RUN echo $BASE $N $Q > made && ls -la /opt || true',
+      'COPY src/ $P/',
+      'FROM scratch',
+      'COPY --from=build /bin/busybox /bin/',
+      'COPY --from=0 /out/sub/made /made',
+      'COPY --from=build /opt /opt',
+      'EXPOSE 8000-8002/tcp 9000/udp',
+      'HEALTHCHECK NONE',
+      'LABEL "quoted key"="quoted value" plain=1',
+      'USER nobody:nogroup',
+      'ONBUILD COPY . /onbuild',
+      'CMD /bin/busybox cat /made',
+      '',
+    ].join('\n'),
+  }, ['--build-arg', 'N=5'], ['/made', '/opt', '/bin']);
+  await compare('onbuild-child', { Dockerfile: 'FROM stages:ref\nUSER 0\n', 'x.txt': 'x\n' }, [], ['/onbuild']);
+});
+
+test('errors and warnings read as dockerd\'s', { skip }, async () => {
+  const cases: Record<string, string> = {
+    syntax: 'FROM busybox\nRUN true\nNOPE x\n',
+    envBlank: 'FROM busybox\nENV\n',
+    beforeFrom: 'RUN true\nFROM busybox\n',
+    badHealth: 'FROM busybox\nHEALTHCHECK --interval=1 CMD true\n',
+    copyMany: 'FROM busybox\nCOPY a b /notdir\n',
+    copyOutside: 'FROM busybox\nCOPY ../x /y\n',
+    noSources: 'FROM busybox\nCOPY *.nothing /y/\n',
+    runJson: 'FROM busybox\nRUN ["/bin/sh", "-c", "exit 2"]\n',
+    empty: '\n# only a comment\n',
+  };
+  for (const [name, dockerfile] of Object.entries(cases)) {
+    const ctx = join(dir, `err-${name}`);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    await writeFile(join(ctx, 'a'), 'a');
+    await writeFile(join(ctx, 'b'), 'b');
+    const [d, b] = [await on('docker', ['build', '--network', 'none', ctx]), await on('berth', ['build', '--network', 'none', ctx])];
+    assert.equal(b.code, d.code, `${name}: exit code`);
+    assert.equal(norm(b.stdout), norm(d.stdout), `${name}: stdout`);
+    assert.equal(norm(b.stderr), norm(d.stderr), `${name}: stderr`);
+  }
+  const target = await Promise.all([on('docker', ['build', '--target', 'nope', join(dir, 'stages')]),
+    on('berth', ['build', '--target', 'nope', join(dir, 'stages')])]);
+  assert.equal(norm(target[1].stderr), norm(target[0].stderr));
+  for (const e of ['docker', 'berth'] as const) {
+    const ids = (await on(e, ['ps', '-aq'])).stdout.trim();
+    if (ids) await on(e, ['rm', '-f', ...ids.split('\n')]);
+  }
+});

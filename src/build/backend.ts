@@ -44,8 +44,8 @@ export interface BuildBackend {
 
   createContainer(config: ContainerConfig & { HostConfig: HostConfig }): Promise<{ Id: string; Warnings: string[] }>;
   startContainer(id: string): Promise<void>;
-  /** The container's output until it stops: stdout and stderr as raw bytes, interleaved. */
-  attachContainer(id: string, out: (chunk: Buffer) => void): Promise<void>;
+  /** The container's output until it stops, chunk by chunk, with the stream each came on. */
+  attachContainer(id: string, out: (chunk: Buffer, stream: 'stdout' | 'stderr') => void): Promise<void>;
   waitContainer(id: string): Promise<number>;
   removeContainer(id: string, force: boolean): Promise<void>;
   /** The container's root filesystem mounted, for `fn` to write into. */

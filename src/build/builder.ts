@@ -447,7 +447,11 @@ class Build {
     runCfg.AttachStdout = true;
     runCfg.AttachStderr = true;
     const id = await this.#create(state, runCfg);
-    const output = this.#b.attachContainer(id, (chunk) => { void this.#out.stream(chunk.toString('utf8')); });
+    // stderr is shown in red, as dockerd's stderr stream writer does.
+    const output = this.#b.attachContainer(id, (chunk, stream) => {
+      const text = chunk.toString('utf8');
+      void this.#out.stream(stream === 'stderr' ? `\x1b[91m${text}\x1b[0m` : text);
+    });
     const abort = () => { void this.#b.removeContainer(id, true).catch(() => {}); };
     this.#signal.addEventListener('abort', abort, { once: true });
     let code: number;

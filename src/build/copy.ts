@@ -88,7 +88,7 @@ export async function resolveSources(root: string, sources: string[], excluded: 
     const clean = posix.normalize(`/${orig}`).replace(/^\/+/, '');
     const rel = posix.relative('/', posix.join('/', orig));
     if (posix.normalize(orig).startsWith('../') || posix.normalize(orig) === '..') {
-      throw new InvalidParameter(`Forbidden path outside the build context: ${orig} ()`);
+      throw new InvalidParameter(`forbidden path outside the build context: ${orig} ()`);
     }
     if (WILDCARD.test(clean)) {
       const matches: string[] = [];

@@ -75,8 +75,8 @@ export function engineBackend(images: ImageService, driver: GraphDriver, contain
     startContainer: (id) => containers.start(id),
     async attachContainer(id, out) {
       const conn = new PassThrough();
-      const sink = new Writable({ write(chunk: Buffer, _e, cb) { out(chunk); cb(); } });
-      const reading = demux(conn, sink, sink);
+      const sink = (stream: 'stdout' | 'stderr') => new Writable({ write(chunk: Buffer, _e, cb) { out(chunk, stream); cb(); } });
+      const reading = demux(conn, sink('stdout'), sink('stderr'));
       await containers.attach(id, conn, { stdin: false, stdout: true, stderr: true, logs: false, stream: true });
       await reading;
     },
