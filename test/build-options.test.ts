@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,29 @@ test('ADD of a URL downloads the file (0600, Last-Modified as mtime, a tarball n
   const r = await docker(['build', bad]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /COPY failed: source can't be a URL for COPY/);
+});
+
+test('a client that goes away cancels the build: its RUN container is stopped and removed', async () => {
+  const ctx = await context('cancel', 'FROM busybox\nRUN echo started; sleep 300\nRUN echo never\n');
+  const child = spawn('docker', ['build', ctx], {
+    env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config'), DOCKER_BUILDKIT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const seen = new Promise<void>((resolve) => {
+    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('started\n')) resolve(); });
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  await seen;
+  assert.equal((await ok(['ps', '-q'])).trim().split('\n').length, 1, 'the RUN container runs');
+  child.kill('SIGKILL');
+  await exited;
+  // The daemon notices the closed connection and removes the container (polled, no timing asserted).
+  let left = 'x';
+  for (let i = 0; i < 600 && left !== ''; i++) {
+    left = (await ok(['ps', '-aq'])).trim();
+    if (left) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(left, '', 'no container is left after the client went away');
+  assert.doesNotMatch(out, /never/);
 });
