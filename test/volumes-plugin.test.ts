@@ -154,3 +154,17 @@ test('after a restart of berthd, a plugin\'s volumes are listed (plugins found b
   await ok(['volume', 'rm', 'pkeep']);
   assert.equal(volumes.size, 0);
 });
+
+test('a run begun before berthd was killed still ends with the plugin\'s Unmount for its Mount', async () => {
+  await ok(['run', '-d', '--name', 'pl-run', '--network', 'none', '--volume-driver', 'testplug', '-v', 'prun:/d', 'busybox', 'sleep', '300']);
+  const mount = calls.filter((c) => c.method === 'VolumeDriver.Mount' && c.body.Name === 'prun').at(-1)!;
+  assert.equal(volumes.get('prun')!.mounts.size, 1);
+  await d.stop('SIGKILL');
+  d = await TestDaemon.start({ dir: d.dir });
+  // Without live-restore the container was stopped at start-up, and its volume let go.
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'pl-run'])).trim(), 'false');
+  assert.ok(calls.some((c) => c.method === 'VolumeDriver.Unmount' && c.body.ID === mount.body.ID), 'Unmount with the Mount\'s ID');
+  assert.equal(volumes.get('prun')!.mounts.size, 0);
+  await ok(['rm', 'pl-run']);
+  await ok(['volume', 'rm', 'prun']);
+});

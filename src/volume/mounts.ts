@@ -231,7 +231,11 @@ export class Mounts implements MountProvider {
   }
 
   async teardown(c: Container): Promise<void> {
-    const active = this.#active.get(c.ID) ?? [];
+    // A run begun by an earlier daemon (restored or adopted) is known by the mount IDs its
+    // record keeps, so a plugin still hears the Unmount that matches its Mount.
+    const active = this.#active.get(c.ID) ?? Object.values(c.MountPoints ?? {})
+      .filter((mp) => mp.Type === 'volume' && mp.Name && mp.ID)
+      .map((mp) => ({ name: mp.Name, driver: mp.Driver, id: mp.ID! }));
     this.#active.delete(c.ID);
     await this.#unmountAll(c, active);
     for (const mp of Object.values(c.MountPoints ?? {})) delete mp.ID;
