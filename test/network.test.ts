@@ -154,6 +154,21 @@ test('--link on the default bridge writes the linked container into /etc/hosts; 
   await d.docker(['rm', '-f', 'reuse']);
 });
 
+test('--link gives the linking container ALIAS_PORT_..., ALIAS_NAME and ALIAS_ENV_... variables', async () => {
+  const a = await d.docker(['run', '-d', '--name', 'pgsrv', '--expose', '5432', '-e', 'PGUSER=admin', 'busybox', 'sleep', '30']);
+  assert.equal(a.code, 0, a.stderr);
+  const ip = (await d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'pgsrv'])).stdout.trim();
+  const r = await d.docker(['run', '--rm', '--name', 'pgcli', '--link', 'pgsrv:db', '-e', 'DB_ENV_PGUSER=mine', 'busybox', 'env']);
+  assert.equal(r.code, 0, r.stderr);
+  const env = r.stdout.split('\n');
+  for (const v of [`DB_PORT=tcp://${ip}:5432`, `DB_PORT_5432_TCP=tcp://${ip}:5432`, `DB_PORT_5432_TCP_ADDR=${ip}`,
+    'DB_PORT_5432_TCP_PORT=5432', 'DB_PORT_5432_TCP_PROTO=tcp', 'DB_NAME=/pgcli/db', 'DB_ENV_PGUSER=mine']) {
+    assert.ok(env.includes(v), `${v} not in\n${r.stdout}`);
+  }
+  assert.ok(!env.some((v) => v.startsWith('DB_ENV_PATH=')), r.stdout);
+  await d.docker(['rm', '-f', 'pgsrv']);
+});
+
 test('--network container:<id> shares the namespace; MacAddress from the create body', async () => {
   // The CLI refuses --mac-address against API 1.41; the API takes Config.MacAddress as in 1.41.
   const c = await d.request('POST', '/containers/create?name=nsowner', { body: { Image: 'busybox', Cmd: ['sleep', '30'], MacAddress: '02:42:de:ad:be:ef' } });

@@ -8,7 +8,8 @@ import type { OciMount } from './spec/types.js';
  * networks, sized to the need; the daemon wires the real ones in.
  */
 export interface SpecBuilder {
-  build(c: Container, rootfs: string, extra: { mounts: OciMount[]; netnsPath?: string }): Promise<object>;
+  /** `env`: variables the network adds (legacy links), under the container's own. */
+  build(c: Container, rootfs: string, extra: { mounts: OciMount[]; netnsPath?: string; env?: string[] }): Promise<object>;
 }
 
 export interface LogSink {
@@ -69,7 +70,7 @@ export interface NetworkProvider {
    * Prepares the network namespace (none for `host`) and writes c.HostsPath, c.HostnamePath
    * and c.ResolvConfPath; returns the namespace for the spec.
    */
-  setup(c: Container): Promise<{ netnsPath?: string }>;
+  setup(c: Container): Promise<{ netnsPath?: string; env?: string[] }>;
   /** Once the task is gone: endpoints released, namespace removed. */
   teardown(c: Container): Promise<void>;
   /** At removal. */

@@ -270,10 +270,10 @@ export class ContainerService {
     const rootfs = await this.#d.layers.mountRW(c.ID);
     let created = false;
     try {
-      const { netnsPath } = await this.#d.networks.setup(c);
+      const { netnsPath, env } = await this.#d.networks.setup(c);
       const mounts = await this.#d.mounts.setup(c, rootfs);
       const t1 = performance.now();
-      const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}) }) as OciSpec;
+      const spec = await this.#d.spec.build(c, rootfs, { mounts, ...(netnsPath ? { netnsPath } : {}), ...(env?.length ? { env } : {}) }) as OciSpec;
       const t2 = performance.now();
       live.process = spec.process;
       live.rootfs = rootfs;

@@ -32,6 +32,7 @@ export function specBuilder(opts: {
         defaultUlimits: Object.values(opts.defaultUlimits),
         mounts: extra.mounts,
         ...(extra.netnsPath ? { netnsPath: extra.netnsPath } : {}),
+        ...(extra.env ? { linkEnv: extra.env } : {}),
         ...(seccompProfile ? { seccompProfile } : {}),
       });
       if (opts.noNewPrivileges) spec.process.noNewPrivileges = true;

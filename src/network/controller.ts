@@ -11,6 +11,7 @@ import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
 import { cidrString, configuredPools, contains, defaultPools, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
 import { PortProxies } from './proxy.js';
+import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
 import type { Rule } from './iptables.js';
 import { run } from './run.js';
@@ -469,7 +470,7 @@ export class NetworkController implements Networks {
     return `veth${createHash('sha256').update(`${c.ID}/${n.id}`).digest('hex').slice(0, 9)}`;
   }
 
-  async setup(c: Container): Promise<{ netnsPath?: string }> {
+  async setup(c: Container): Promise<{ netnsPath?: string; env?: string[] }> {
     await this.#init();
     const m = this.#mode(c);
     if (m.startsWith('container:')) {
@@ -502,6 +503,7 @@ export class NetworkController implements Networks {
       this.#attachSpecial('none', c);
       return { netnsPath: path };
     }
+    let env: string[] = [];
     try {
       let i = 0;
       for (const [name, cfg] of Object.entries(ns.Networks)) {
@@ -516,14 +518,14 @@ export class NetworkController implements Networks {
       const dns = this.#dnsEndpoint(c);
       if (dns) await setDnsRedirect(path, { server: dns.net.pool!.gateway, from: dns.ip });
       await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
-      await this.#writeHosts(c);
+      env = await this.#writeHosts(c);
       await this.#publish(c);
     } catch (err) {
       await this.#teardownEndpoints(c).catch(() => {});
       await destroyNetns(path).catch(() => {});
       throw err;
     }
-    return { netnsPath: path };
+    return { netnsPath: path, ...(env.length ? { env } : {}) };
   }
 
   #attachSpecial(name: string, c: Container): void {
@@ -582,9 +584,11 @@ export class NetworkController implements Networks {
       c.HostConfig.DnsOptions ?? this.#o.dnsOpts, embedded);
   }
 
-  async #writeHosts(c: Container): Promise<void> {
+  /** Writes /etc/hosts; returns the legacy link variables (default bridge only). */
+  async #writeHosts(c: Container): Promise<string[]> {
     const hostname = c.Config.Hostname || c.ID.slice(0, 12);
     const links: string[] = [];
+    const env: string[] = [];
     if (this.#eps(c.ID).has(this.#find('bridge').id)) {
       for (const l of c.HostConfig.Links ?? []) {
         // "/other:/me/alias", as dockerd stores them
@@ -594,10 +598,13 @@ export class NetworkController implements Networks {
         if (!other.State.Running || !otherIp) throw new InvalidParameter(`Cannot link to a non running container: ${other.Name} AS ${alias}`);
         const name = alias.split('/').pop()!;
         links.push(`${otherIp}\t${[...new Set([name, other.Config.Hostname || other.ID.slice(0, 12), bare(other.Name)])].join(' ')}`);
+        const full = alias.startsWith('/') ? alias : `/${bare(c.Name)}/${alias}`;
+        env.push(...linkEnv(full, otherIp, Object.keys((other.Config.ExposedPorts ?? {}) as Record<string, unknown>), other.Config.Env ?? []));
       }
     }
     const own = [...this.#eps(c.ID).values()].map((e) => ({ ip: e.ip, names: [hostname] }));
     await writeFile(c.HostsPath, hostsFile(c.HostConfig.ExtraHosts ?? [], links, own));
+    return env;
   }
 
   /** Unplugs every endpoint of `c` and releases its addresses. */

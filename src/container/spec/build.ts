@@ -45,6 +45,8 @@ export interface SpecInput {
   mounts?: OciMount[];
   /** The daemon's --seccomp-profile, replacing the built-in default profile. */
   seccompProfile?: SeccompProfile;
+  /** Legacy link variables (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...), under the container's own. */
+  linkEnv?: string[];
   /** Host facts for seccomp filtering; this machine's by default (tests pin them). */
   seccompHost?: SeccompHost;
 }
@@ -85,9 +87,10 @@ export function replaceOrAppendEnv(defaults: readonly string[], overrides: reado
 }
 
 /** The process environment as container.CreateDaemonEnvironment builds it. */
-export function environmentOf(config: Pick<ContainerConfig, 'Env' | 'Hostname' | 'Tty'>): string[] {
+export function environmentOf(config: Pick<ContainerConfig, 'Env' | 'Hostname' | 'Tty'>, linkEnv: string[] = []): string[] {
   const defaults = [DEFAULT_PATH_ENV, `HOSTNAME=${config.Hostname ?? ''}`];
   if (config.Tty) defaults.push('TERM=xterm');
+  defaults.push(...linkEnv);
   return replaceOrAppendEnv(defaults, config.Env ?? []);
 }
 
@@ -318,7 +321,7 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
       terminal: !!cfg.Tty,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       args,
-      env: environmentOf(cfg),
+      env: environmentOf(cfg, input.linkEnv),
       cwd: cfg.WorkingDir || '/',
       capabilities,
       oomScoreAdj: hc.OomScoreAdj ?? 0,
