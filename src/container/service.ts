@@ -1093,22 +1093,30 @@ export class ContainerService {
   async prune(filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
     filters.validate(['until', 'label', 'label!']);
     const until = filters.has('until') ? untilTime(filters.get('until')) : undefined;
-    const deleted: string[] = [];
-    let reclaimed = 0;
-    for (const c of this.#d.store.all()) {
-      if (c.State.Running || c.State.Paused || c.State.Restarting || c.State.Status === 'removing') continue;
-      if (until !== undefined && Date.parse(c.Created) >= until) continue;
-      if (filters.has('label') && !filters.matchKVList('label', c.Config.Labels ?? {})) continue;
-      if (filters.has('label!') && filters.matchKVList('label!', c.Config.Labels ?? {})) continue;
-      const size = await this.#d.layers.sizes(c.ID).then((s) => s.rw, () => 0);
-      try {
-        await this.remove(c.ID, { force: false });
-        deleted.push(c.ID);
-        reclaimed += size;
-      } catch (err) {
-        this.#d.log.warn({ err, container: c.ID }, 'prune: removal failed');
+    const doomed = this.#d.store.all().filter((c) =>
+      !(c.State.Running || c.State.Paused || c.State.Restarting || c.State.Status === 'removing')
+      && (until === undefined || Date.parse(c.Created) < until)
+      && (!filters.has('label') || filters.matchKVList('label', c.Config.Labels ?? {}))
+      && !(filters.has('label!') && filters.matchKVList('label!', c.Config.Labels ?? {})));
+    const removed: Array<{ id: string; size: number } | undefined> = new Array(doomed.length);
+    // Removal is mostly waiting on the filesystem: a few at a time, listed in store order.
+    let next = 0;
+    const worker = async () => {
+      while (next < doomed.length) {
+        const i = next++;
+        const c = doomed[i]!;
+        const size = await this.#d.layers.sizes(c.ID).then((s) => s.rw, () => 0);
+        try {
+          await this.remove(c.ID, { force: false });
+          removed[i] = { id: c.ID, size };
+        } catch (err) {
+          this.#d.log.warn({ err, container: c.ID }, 'prune: removal failed');
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, doomed.length) }, worker));
+    const deleted = removed.flatMap((r) => (r ? [r.id] : []));
+    const reclaimed = removed.reduce((n, r) => n + (r?.size ?? 0), 0);
     this.#d.events.log('container', 'prune', { ID: '', Attributes: { reclaimed: String(reclaimed) } });
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }

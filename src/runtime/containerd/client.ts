@@ -259,6 +259,9 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async forceDelete(id: string, timeoutMs: number): Promise<Exit | undefined> {
+    // No FIFO directory, nothing in containerd (see removeOrphans): a container that never ran
+    // is removed without a round trip.
+    if (!(await readdir(join(this.#stateDir, 'fifo', id)).then(() => true, () => false))) return undefined;
     const task = await this.state(id).catch(() => undefined);
     let exit: Exit | undefined;
     if (task?.status === 'stopped') {
