@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exists, TestDaemon } from './harness.js';
+import { exists, run, TestDaemon } from './harness.js';
 import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
 
 /**
@@ -348,4 +348,29 @@ test('volumes, labels and references survive a restart of berthd', async () => {
   assert.deepEqual((await ok(['volume', 'ls', '-q'])).trim(), 'persist-vol');
   await ok(['volume', 'rm', 'persist-vol']);
   assert.deepEqual(await mountsUnder(d.dir), []);
+});
+
+test('bind propagation: rslave by default inside the data root, other modes refused there; shared binds need a shared source', async () => {
+  const [c] = JSON.parse(await ok(['create', '--name', 'in-root', '-v', `${d.dataRoot}/volumes:/dr`, 'busybox', 'true']).then(async () => ok(['inspect', 'in-root'])));
+  assert.equal(c.Mounts[0].Propagation, 'rslave');
+  assert.equal(await ok(['start', '-a', 'in-root']), '');
+  await ok(['rm', 'in-root']);
+  assert.equal(await fails(['create', '-v', `${d.dataRoot}:/dr:private`, 'busybox']),
+    `Error response from daemon: invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: "${d.dataRoot}", bind mount source: "${d.dataRoot}", propagation: "private"`);
+
+  const dir = join(work, 'prop');
+  await mkdir(dir);
+  const refused = await d.docker(['run', '--rm', '--network', 'none', '--mount', `type=bind,src=${dir},dst=/x,bind-propagation=rshared`, 'busybox', 'true']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, new RegExp(`path ${dir} is mounted on /\\S* but it is not a shared mount`));
+  // Made a shared mount of its own, the same directory can be bound rshared and rslave.
+  assert.equal((await run('mount', ['--bind', dir, dir])).code, 0);
+  try {
+    assert.equal((await run('mount', ['--make-shared', dir])).code, 0);
+    const out = await ok(['run', '--rm', '--network', 'none', '-v', `${dir}:/x:rshared`, '-v', `${dir}:/y:rslave`, 'busybox', 'sh', '-c', 'grep -E " /(x|y) " /proc/self/mountinfo']);
+    assert.match(out, / \/x .* shared:/);
+    assert.match(out, / \/y .* master:/);
+  } finally {
+    await run('umount', [dir]);
+  }
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Container } from '../container/container.js';
 import type { MountProvider } from '../container/ports.js';
@@ -91,6 +91,7 @@ export class Mounts implements MountProvider {
       for (const raw of hc.Binds ?? []) {
         let mp: MountPoint;
         try { mp = parseBind(raw, hc.VolumeDriver ?? ''); } catch (err) { throw asInvalid(err); }
+        this.#bindInDaemonRoot(mp);
         if (binds.has(mp.Destination) || Object.hasOwn(hc.Tmpfs ?? {}, mp.Destination)) {
           throw new InvalidParameter(`Duplicate mount point: ${mp.Destination}`);
         }
@@ -105,6 +106,7 @@ export class Mounts implements MountProvider {
       for (const spec of hc.Mounts ?? []) {
         let mp: MountPoint;
         try { mp = parseMountSpec(spec); } catch (err) { throw asInvalid(err); }
+        this.#bindInDaemonRoot(mp);
         if (binds.has(mp.Destination)) throw new InvalidParameter(`Duplicate mount point: ${spec.Target}`);
         if (mp.Type === 'volume') {
           const o = spec.VolumeOptions;
@@ -138,6 +140,21 @@ export class Mounts implements MountProvider {
     }
     c.MountPoints = points;
     return [];
+  }
+
+  /**
+   * A bind of (or above) the data root: it must not hide the daemon's own mounts from the
+   * container's view of them, so it is rslave unless rslave or rshared was asked for.
+   */
+  #bindInDaemonRoot(mp: MountPoint): void {
+    if (mp.Type !== 'bind') return;
+    const root = posix.dirname(this.#d.volumes.local.root);
+    const src = mp.Spec.Source ?? mp.Source;
+    if (!src.startsWith(root) && !root.startsWith(src)) return;
+    const asked = mp.Spec.BindOptions?.Propagation ?? '';
+    if (asked === '') { mp.Propagation = 'rslave'; return; }
+    if (asked === 'rslave' || asked === 'rshared') return;
+    throw new InvalidParameter(`invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: ${JSON.stringify(root)}, bind mount source: ${JSON.stringify(src)}, propagation: ${JSON.stringify(asked)}`);
   }
 
   /**
@@ -200,6 +217,9 @@ export class Mounts implements MountProvider {
             });
           }
         }
+        if (mp.Type === 'bind' && mp.Propagation && mp.Propagation !== 'private' && mp.Propagation !== 'rprivate') {
+          await this.#checkPropagation(mp, source);
+        }
         const options = [mp.Spec?.BindOptions?.NonRecursive ? 'bind' : 'rbind'];
         if (!mp.RW) options.push('ro');
         if (mp.Propagation) options.push(mp.Propagation);
@@ -217,6 +237,23 @@ export class Mounts implements MountProvider {
     }
     this.#active.set(c.ID, active);
     return out.sort((a, b) => depth(a.destination) - depth(b.destination));
+  }
+
+  /**
+   * Shared and slave binds need a source whose mount propagates (dockerd's ensureShared and
+   * ensureSharedOrSlave); a bind in the data root made rslave by default falls back quietly.
+   */
+  async #checkPropagation(mp: MountPoint, source: string): Promise<void> {
+    const shared = mp.Propagation === 'shared' || mp.Propagation === 'rshared';
+    const { mountPoint, optional } = await sourceMount(source);
+    const ok = optional.some((o) => o.startsWith('shared:') || (!shared && o.startsWith('master:')));
+    if (ok) return;
+    const root = posix.dirname(this.#d.volumes.local.root);
+    if (!shared && (source.startsWith(root) || root.startsWith(source)) && !mp.Spec.BindOptions?.Propagation) {
+      this.#d.log.warn({ source }, 'Falling back to default propagation for bind source in daemon root');
+      return;
+    }
+    throw new SystemError(`path ${source} is mounted on ${mountPoint} but it is not a shared${shared ? '' : ' or slave'} mount`);
   }
 
   async #unmountAll(c: Container, active: Active[]): Promise<void> {
@@ -271,4 +308,20 @@ export class Mounts implements MountProvider {
       Propagation: m.Propagation,
     }));
   }
+}
+
+/** The mount holding `path` (its real path) and that mount's optional fields (shared:N, master:N). */
+async function sourceMount(path: string): Promise<{ mountPoint: string; optional: string[] }> {
+  const real = await realpath(path);
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  let best = { mountPoint: '/', optional: [] as string[], len: -1 };
+  for (const line of info.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 7) continue;
+    const mp = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const under = mp === '/' || real === mp || real.startsWith(mp + '/');
+    // The last of several mounts on one point is the visible one.
+    if (under && mp.length >= best.len) best = { mountPoint: mp, optional: f.slice(6, f.indexOf('-')), len: mp.length };
+  }
+  return { mountPoint: best.mountPoint, optional: best.optional };
 }
