@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { run, type Result, type TestDaemon } from './harness.js';
 import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
+import { TestRegistry } from './registry.js';
 
 /**
  * Issue 9, the options of `docker build` beyond the Dockerfile: a remote context served on
@@ -167,4 +168,24 @@ test('a client that goes away cancels the build: its RUN container is stopped an
   }
   assert.equal(left, '', 'no container is left after the client went away');
   assert.doesNotMatch(out, /never/);
+});
+
+test('a base image missing locally is pulled from its registry (a local one), and --pull pulls again', async () => {
+  const reg = await TestRegistry.start();
+  try {
+    const name = `${reg.host}/base/bb:1`;
+    await ok(['tag', 'busybox', name]);
+    await ok(['push', name]);
+    await ok(['rmi', name]);
+    const ctx = await context('pullbase', `FROM ${name}\nRUN echo on-pulled > /p\nCMD ["cat", "/p"]\n`);
+    const out = await ok(['build', '-t', 'pulled:1', ctx]);
+    assert.match(out, new RegExp(`Step 1/3 : FROM ${name.replace(/[.]/g, '\\.')}\n1: Pulling from base/bb\n`));
+    assert.match(out, /Status: Downloaded newer image for 127\.0\.0\.1:\d+\/base\/bb:1\n/);
+    assert.equal(await ok(['run', '--rm', '--network', 'none', 'pulled:1']), 'on-pulled\n');
+    const again = await ok(['build', '--pull', '-t', 'pulled:1', ctx]);
+    assert.match(again, /Status: Image is up to date for 127\.0\.0\.1:\d+\/base\/bb:1\n/);
+    assert.match(again, /Step 2\/3 : RUN echo on-pulled > \/p\n ---> Using cache\n/);
+  } finally {
+    await reg.stop();
+  }
 });

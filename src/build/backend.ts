@@ -53,6 +53,12 @@ export interface BuildBackend {
   /** The container's changes over its image, as a layer tar. */
   containerDiff(id: string): Readable;
 
+  /**
+   * Pulls an image (docker pull's progress messages as they come; an `error` message or a
+   * rejection when it fails). Absent when the engine cannot pull.
+   */
+  pull?(name: string, auth: Record<string, unknown> | undefined, signal: AbortSignal): Promise<AsyncIterable<Record<string, unknown>>>;
+
   /** A read-write layer over `parent` with no container; `fn` writes into it, the diff is returned to commit. */
   scratchLayer<T>(parent: BuildImage | undefined, fn: (root: string, diff: () => Readable) => Promise<T>): Promise<T>;
 }

@@ -19,6 +19,7 @@ import {
 import type { BuildBackend, BuildImage } from './backend.js';
 import type { BuildContext } from './context.js';
 import { BuildArgs } from './args.js';
+import { parseNormalizedNamed } from '../image/reference/reference.js';
 import { ImageCache } from './cache.js';
 import { copySources, downloadSource, parseChown, resolveSources, sourcesHash, type CopySource } from './copy.js';
 import { resolveInScope } from '../container/archive-path.js';
@@ -49,11 +50,17 @@ export interface BuildOptions {
   cpuQuota: number;
   shmSize: number;
   cacheFrom: string[];
+  /** Pull base images even when present (dockerd's ForcePull). */
+  pull: boolean;
+  /** X-Registry-Config: credentials by registry, for pulls of base images. */
+  registryConfig: Record<string, Record<string, unknown>>;
 }
 
 /** Where the build's output goes: text for the `stream` field, and the image ID at the end. */
 export interface BuildOutput {
   stream(text: string): Promise<void>;
+  /** A jsonmessage as it is (pull progress). */
+  message(m: Record<string, unknown>): Promise<void>;
   aux(id: string): Promise<void>;
 }
 
@@ -112,6 +119,16 @@ function portKeys(spec: string): string[] {
   const out: string[] = [];
   for (let p = start; p <= end; p++) out.push(`${p}/${proto.toLowerCase()}`);
   return out;
+}
+
+/** The credentials X-Registry-Config holds for a registry (keys may be URLs; Docker Hub's is index.docker.io). */
+function authFor(config: Record<string, Record<string, unknown>>, domain: string): Record<string, unknown> | undefined {
+  const host = (k: string) => {
+    const h = k.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    return h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
+  };
+  for (const [k, v] of Object.entries(config)) if (host(k) === domain) return v;
+  return undefined;
 }
 
 export interface BuilderDeps {
@@ -215,16 +232,7 @@ class Build {
     let image: BuildImage | undefined;
     if (baseName.toLowerCase() === 'scratch') image = undefined;
     else if (this.#stages.has(baseName.toLowerCase())) image = this.#stages.get(baseName.toLowerCase());
-    else {
-      try {
-        image = this.#b.resolveImage(baseName);
-      } catch (err) {
-        if (err instanceof NotFound) {
-          throw new NotFound(`pull access denied for ${baseName.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': the image is not present locally and this builder does not pull`, { cause: err });
-        }
-        throw err;
-      }
-    }
+    else image = await this.#baseImage(baseName);
     const runConfig = copyConfig(image?.config.config ?? {});
     if (!(runConfig.Env ?? []).some((e) => e.startsWith('PATH='))) runConfig.Env = [...(runConfig.Env ?? []), DEFAULT_PATH];
     runConfig.OpenStdin = false;
@@ -248,6 +256,29 @@ class Build {
     }
     state.runConfig.Image = image?.id ?? '';
     return state;
+  }
+
+  /** A base image: the local one, or pulled when absent (or always with `pull`), as dockerd's PullOptionPreferLocal. */
+  async #baseImage(name: string): Promise<BuildImage> {
+    let local: BuildImage | undefined;
+    try {
+      local = this.#b.resolveImage(name);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+    }
+    const byId = /^(sha256:)?[0-9a-f]{12,64}$/.test(name);
+    if (local && (!this.#o.pull || byId)) return local;
+    if (!this.#b.pull) {
+      if (local) return local;
+      throw new NotFound(`No such image: ${name}`);
+    }
+    const ref = parseNormalizedNamed(name);
+    const auth = authFor(this.#o.registryConfig, ref.domain);
+    for await (const m of await this.#b.pull(name, auth, this.#signal)) {
+      if (typeof m.error === 'string') throw new SystemError(m.error);
+      await this.#out.message(m);
+    }
+    return this.#b.resolveImage(name);
   }
 
   #env(state: State): string[] {

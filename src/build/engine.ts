@@ -17,7 +17,7 @@ import type { ImageConfig } from '../types/image.js';
 import type { BuildBackend, BuildImage } from './backend.js';
 import { goConfig } from './goconfig.js';
 
-export function engineBackend(images: ImageService, driver: GraphDriver, containers: ContainerService): BuildBackend {
+export function engineBackend(images: ImageService, driver: GraphDriver, containers: ContainerService, pull?: BuildBackend['pull']): BuildBackend {
   const { images: store, layers } = images.stores;
   const rwDiff = (id: string): Readable => {
     const rw = layers.getRW(id);
@@ -25,6 +25,7 @@ export function engineBackend(images: ImageService, driver: GraphDriver, contain
     return diffTar(driver, rw.mountId, rw.initId);
   };
   return {
+    ...(pull ? { pull } : {}),
     resolveImage: (name) => images.resolve(name),
     children: (parent) => store.all().filter((i) => (i.parent ?? '') === parent),
     async commit(o) {

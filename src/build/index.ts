@@ -56,6 +56,9 @@ export class BuildService implements RouterBackend {
         else await emit({ stream: text });
       },
       aux: (id: string) => emit({ aux: { ID: id } }),
+      message: async (m: Record<string, unknown>) => {
+        if (!req.quiet) await emit(m);
+      },
     };
     try {
       const id = await this.#builder.build(ctx, {
@@ -64,6 +67,7 @@ export class BuildService implements RouterBackend {
         networkMode: req.networkMode, extraHosts: req.extraHosts, memory: req.memory, memorySwap: req.memorySwap,
         cpuShares: req.cpuShares, cpusetCpus: req.cpusetCpus, cpusetMems: req.cpusetMems, cpuPeriod: req.cpuPeriod,
         cpuQuota: req.cpuQuota, shmSize: req.shmSize, cacheFrom: req.cacheFrom,
+        pull: req.pull, registryConfig: req.registryConfig,
       }, out, req.signal);
       if (req.quiet) await emit({ stream: `${id}\n` });
       return id;

@@ -304,7 +304,12 @@ export class Daemon {
             },
           }),
           ...buildRoutes(new BuildService({
-            backend: engineBackend(images.service, images.driver, cs), tmpDir: join(config.dataRoot, 'tmp'),
+            backend: engineBackend(images.service, images.driver, cs, async (name, auth, signal) => {
+              const [m, d] = await Promise.all([dist(), distribution()]);
+              const header = auth ? Buffer.from(JSON.stringify(auth)).toString('base64') : undefined;
+              return d.pull({ fromImage: name, auth: m.authFromHeader(header), signal });
+            }),
+            tmpDir: join(config.dataRoot, 'tmp'),
             experimental: config.experimental, log: log.child({ module: 'build' }),
           })),
           ...distributionRoutes({

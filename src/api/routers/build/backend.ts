@@ -28,11 +28,14 @@ export interface BuildRequest {
   cacheFrom: string[];
   platform: string;
   squash: boolean;
+  /** X-Registry-Config, decoded: credentials by registry. */
+  registryConfig: Record<string, Record<string, unknown>>;
   signal: AbortSignal;
 }
 
 /** A line of the build's jsonmessage stream. */
 export interface BuildMessage {
+  [key: string]: unknown;
   stream?: string;
   id?: string;
   aux?: { ID: string };

@@ -11,7 +11,7 @@ function req(query: string): Request {
   const searchParams = new URLSearchParams(query);
   const q: Record<string, string> = {};
   for (const [k, v] of searchParams) if (!(k in q)) q[k] = v;
-  return { query: q, searchParams, body: new PassThrough(), signal: new AbortController().signal } as unknown as Request;
+  return { query: q, searchParams, headers: {}, body: new PassThrough(), signal: new AbortController().signal } as unknown as Request;
 }
 
 function backend(run: (r: BuildRequest, emit: (m: BuildMessage) => Promise<void>) => Promise<string>): BuildBackend {

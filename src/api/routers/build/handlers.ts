@@ -14,6 +14,18 @@ function json<T>(value: string | undefined, name: string, dflt: T): T {
   }
 }
 
+/** X-Registry-Config: base64url of a JSON map from registry to credentials; unreadable means none, as dockerd. */
+function registryConfig(header: string | string[] | undefined): Record<string, Record<string, unknown>> {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (!h) return {};
+  try {
+    const v = JSON.parse(Buffer.from(h.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as unknown;
+    return v && typeof v === 'object' ? v as Record<string, Record<string, unknown>> : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Parses the query of POST /build as dockerd's newImageBuildOptions. */
 export function buildRequest(req: Request, experimental: boolean): BuildRequest {
   const q = req.query;
@@ -55,6 +67,7 @@ export function buildRequest(req: Request, experimental: boolean): BuildRequest 
     cacheFrom: cacheFrom ?? [],
     platform: q.platform ?? '',
     squash: bool(q.squash),
+    registryConfig: registryConfig(req.headers['x-registry-config']),
     signal: req.signal,
   };
 }
