@@ -494,7 +494,7 @@ export class NetworkController implements Networks {
     const hostname = c.Config.Hostname || c.ID.slice(0, 12);
     await writeFile(c.HostnamePath, `${hostname}\n`);
     const path = this.#netnsPath(c);
-    await this.#teardownEndpoints(c);
+    await this.#teardownEndpoints(c, false);
     await createNetns(path);
     Object.assign(ns, { SandboxID: newId(), SandboxKey: path });
     if (m === 'none') {
@@ -608,7 +608,7 @@ export class NetworkController implements Networks {
   }
 
   /** Unplugs every endpoint of `c` and releases its addresses. */
-  async #teardownEndpoints(c: Container): Promise<void> {
+  async #teardownEndpoints(c: Container, sweep = true): Promise<void> {
     const eps = this.#endpoints.get(c.ID);
     this.#endpoints.delete(c.ID);
     for (const ep of eps?.values() ?? []) {
@@ -621,7 +621,8 @@ export class NetworkController implements Networks {
       if (eps?.has(n.id)) continue;
       if (n.pool?.release(c.ID)) await this.#save(n);
     }
-    for (const [name, cfg] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+    // (addInterface removes a leftover veth of the same name itself.)
+    for (const [name, cfg] of sweep ? Object.entries(c.NetworkSettings?.Networks ?? {}) : []) {
       const n = this.#netOf(name, cfg);
       if (n?.driver === 'bridge' && !eps?.has(n.id)) await removeInterface(this.#hostVeth(c, n));
     }
@@ -702,6 +703,8 @@ export class NetworkController implements Networks {
     const ns = c.NetworkSettings ?? emptyNetworkSettings();
     c.NetworkSettings = ns;
     if (Object.entries(ns.Networks).some(([name, cfg]) => this.#netOf(name, cfg) === n)) {
+      // dockerd keeps a stopped container's config as it is; a running one has the endpoint already.
+      if (!c.State.Running) return;
       throw new Forbidden(`endpoint with name ${bare(c.Name)} already exists in network ${n.name}`);
     }
     const cfg = this.#endpointConfig(c, n, given);
