@@ -168,3 +168,16 @@ test('a run begun before berthd was killed still ends with the plugin\'s Unmount
   await ok(['rm', 'pl-run']);
   await ok(['volume', 'rm', 'prun']);
 });
+
+test('a plugin that accepts but never answers fails after the bounded time-out, not a hang', { timeout: 120_000 }, async () => {
+  const hung = http.createServer(() => { /* never answers */ });
+  await listen(hung, join(d.execRoot, 'plugins', 'hangplug.sock'));
+  try {
+    const r = await d.docker(['volume', 'create', '-d', 'hangplug', 'hv'], { timeoutMs: 90_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr.trim(), /^Error response from daemon: create hv: error looking up volume plugin hangplug: legacy plugin: Post "http:\/\/.*hangplug\.sock\/Plugin\.Activate": plugin hangplug did not answer within 30s$/);
+  } finally {
+    hung.closeAllConnections();
+  }
+  assert.equal((await ok(['volume', 'ls', '-q'])).trim(), '');
+});

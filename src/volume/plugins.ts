@@ -25,6 +25,7 @@ export function defaultPluginDirs(execRoot: string): PluginDirs {
 }
 
 const ACCEPT = 'application/vnd.docker.plugins.v1.2+json';
+const SCAN_TIMEOUT_MS = 5_000;
 
 interface Address { socketPath?: string; host?: string; port?: number; display: string }
 
@@ -43,7 +44,7 @@ function parseAddr(addr: string): Address {
 
 /** One plugin's HTTP client, with bounded time for every call. */
 class PluginClient {
-  constructor(readonly name: string, readonly addr: Address, readonly timeoutMs: number) {}
+  constructor(readonly name: string, readonly addr: Address, public timeoutMs: number) {}
 
   #url(method: string): string {
     return this.addr.socketPath ? `http://${encodeURIComponent(this.addr.socketPath)}/${method}` : `http://${this.addr.host}:${this.addr.port}/${method}`;
@@ -201,7 +202,8 @@ export class LegacyPlugins implements PluginFinder {
   async #activate(name: string, retry = true): Promise<PluginDriver | undefined> {
     const addr = await this.#locate(name);
     if (!addr) return undefined;
-    const client = new PluginClient(name, addr, this.#timeoutMs);
+    // A listing's scan gives a silent plugin less time than a call that names it.
+    const client = new PluginClient(name, addr, retry ? this.#timeoutMs : Math.min(this.#timeoutMs, SCAN_TIMEOUT_MS));
     const deadline = retry ? Date.now() + this.#activateMs : 0;
     let reply: { Implements?: string[] };
     for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
@@ -222,6 +224,7 @@ export class LegacyPlugins implements PluginFinder {
     }
     const d = new PluginDriver(client);
     await d.capabilities();
+    client.timeoutMs = this.#timeoutMs;
     this.#log.info({ plugin: name, address: addr.display }, 'volume plugin activated');
     return d;
   }
