@@ -398,9 +398,10 @@ test('--live-restore: a running container keeps its endpoint and address across 
   }
 });
 
-test('daemon flags: --icc=false on the default bridge, --default-address-pool for new networks', async () => {
+test('daemon flags: --icc=false and --ip on the default bridge, --default-address-pool for new networks', async () => {
   const n = octet();
-  const e = await TestDaemon.start({ args: [...ARGS, '--icc=false', '--default-address-pool', `base=10.225.${n}.0/24,size=28`] });
+  // The harness gives each daemon a 10.213.<n>.0/24 bridge; the second daemon's n is not known before it starts.
+  const e = await TestDaemon.start({ args: [...ARGS, '--icc=false', '--ip', '127.0.0.1', '--default-address-pool', `base=10.225.${n}.0/24,size=28`] });
   const eSince = new Date();
   const leaks: string[] = [];
   try {
@@ -416,8 +417,10 @@ test('daemon flags: --icc=false on the default bridge, --default-address-pool fo
       bridges.add(`br-${id.slice(0, 12)}`);
     }
     await dk(['network', 'rm', 'poola', 'poolb']);
-    await dk(['run', '-d', '--name', 'iccsrv', 'busybox', 'sleep', '300']);
+    await dk(['run', '-d', '--name', 'iccsrv', '-p', '80', 'busybox', 'sleep', '300']);
     const ip = (await dk(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'iccsrv'])).trim();
+    const ports = JSON.parse(await dk(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'iccsrv']));
+    assert.equal(ports['80/tcp'][0].HostIp, '127.0.0.1');
     const gw = e.subnet.replace(/0\/24$/, '1');
     const r = await e.docker(['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 5 ${gw} >/dev/null && echo gw-ok; ping -c 1 -W 2 ${ip} >/dev/null && echo peer-reached; true`]);
     assert.match(r.stdout, /gw-ok/);
@@ -429,4 +432,20 @@ test('daemon flags: --icc=false on the default bridge, --default-address-pool fo
     leaks.push(...rules.map((l) => `iptables rule left: ${l}`));
   }
   assert.deepEqual(leaks, []);
+});
+
+test('--fixed-cidr: the default bridge hands out addresses from the range only', async () => {
+  const range = d.subnet.replace(/0\/24$/, '192/26');
+  assert.equal(await d.stop(), 0);
+  d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--fixed-cidr', range] });
+  try {
+    const r = await d.docker(['run', '--rm', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`inet ${re(d.subnet.replace(/0\/24$/, '192'))}/24`));
+    const ins = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0];
+    assert.equal(ins.IPAM.Config[0].IPRange, range);
+  } finally {
+    await d.stop();
+    d = await TestDaemon.start({ dir: d.dir, args: ARGS });
+  }
 });

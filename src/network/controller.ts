@@ -162,11 +162,11 @@ export class NetworkController implements Networks {
     const bridge: Net = {
       ...base, id: st.networkId, name: 'bridge', driver: 'bridge', bridge: this.#bridgeName,
       icc: this.#o.icc ?? true, masquerade: this.#o.ipMasq, mtu: this.#o.mtu || 0,
-      pool: new Pool({ Subnet: cidrString(sub), Gateway: sub.ip }, st.allocations),
-      ipam: { Driver: 'default', Options: null, Config: [{ Subnet: cidrString(sub), Gateway: sub.ip }] },
+      pool: new Pool({ Subnet: cidrString(sub), Gateway: sub.ip, ...(this.#o.fixedCidr ? { IPRange: this.#o.fixedCidr } : {}) }, st.allocations),
+      ipam: { Driver: 'default', Options: null, Config: [{ Subnet: cidrString(sub), Gateway: sub.ip, ...(this.#o.fixedCidr ? { IPRange: this.#o.fixedCidr } : {}) }] },
       options: {
         'com.docker.network.bridge.default_bridge': 'true', [OPT.icc]: String(this.#o.icc ?? true),
-        [OPT.masq]: String(this.#o.ipMasq), [OPT.hostIp]: '0.0.0.0', [OPT.name]: this.#bridgeName, [OPT.mtu]: String(this.#o.mtu || 1500),
+        [OPT.masq]: String(this.#o.ipMasq), [OPT.hostIp]: this.#o.hostIp || '0.0.0.0', [OPT.name]: this.#bridgeName, [OPT.mtu]: String(this.#o.mtu || 1500),
       },
     };
     this.#nets.set(bridge.id, bridge);
@@ -673,7 +673,7 @@ export class NetworkController implements Networks {
     await this.#unpublish(c);
     const first = this.#primary(c);
     if (!first) { c.NetworkSettings!.Ports = {}; return; }
-    const { ports, bindings } = await this.#proxies.start(c, first.ip);
+    const { ports, bindings } = await this.#proxies.start(c, first.ip, first.net.options[OPT.hostIp] || this.#o.hostIp || '0.0.0.0');
     c.NetworkSettings!.Ports = ports;
     if (!this.#o.iptables || first.net.internal) return;
     const rules = bindings.flatMap((b) => dnatRules(first.net.bridge!, first.ip, b));

@@ -67,7 +67,7 @@ export class PortProxies {
   readonly #listeners = new Map<string, Listener[]>();
 
   /** Listens for every published port of `c`; returns NetworkSettings.Ports and the bindings made. */
-  async start(c: Container, ip: string): Promise<{ ports: NetworkSettings['Ports']; bindings: Binding[] }> {
+  async start(c: Container, ip: string, defaultHostIp = '0.0.0.0'): Promise<{ ports: NetworkSettings['Ports']; bindings: Binding[] }> {
     await this.stop(c.ID);
     const ports: NetworkSettings['Ports'] = {};
     const made: Binding[] = [];
@@ -85,7 +85,7 @@ export class PortProxies {
         const port = Number(portStr);
         ports[key] = [];
         for (const b of list) {
-          const hostIp = b.HostIp || '0.0.0.0';
+          const hostIp = b.HostIp || defaultHostIp;
           const wanted = Number(b.HostPort || 0);
           const inUse = (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE'
             ? new SystemError(`driver failed programming external connectivity on endpoint ${c.Name.replace(/^\//, '')} (${c.NetworkSettings?.EndpointID ?? ''}): Bind for ${hostIp}:${wanted} failed: port is already allocated`)

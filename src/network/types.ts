@@ -38,6 +38,10 @@ export interface NetworksOptions {
   iptables: boolean;
   ipMasq: boolean;
   icc?: boolean;
+  /** `--fixed-cidr`: the default bridge hands out addresses from this range only. */
+  fixedCidr?: string;
+  /** `--ip`: the host address published ports bind to when none is given. */
+  hostIp?: string;
   /** `--default-address-pool`; dockerd's defaults when empty. */
   defaultAddressPools?: Array<{ base: string; size: number }>;
   dns: string[];
