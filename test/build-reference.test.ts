@@ -159,6 +159,7 @@ async function compare(name: string, files: Record<string, string>, args: string
     await writeFile(join(ctx, p), content);
   }
   const tag = `${name}:ref`;
+  args = args.map((a) => a.replace('{ctx}', ctx));
   const out = await both(['build', '--network', 'none', ...args, '-t', tag, ctx]);
   assert.equal(norm(out.berth), norm(out.docker), `${name}: build output`);
   const [di, bi] = [JSON.parse((await both(['image', 'inspect', tag])).docker)[0], JSON.parse((await both(['image', 'inspect', tag])).berth)[0]];
@@ -205,6 +206,12 @@ test('multi-stage, scratch, meta ARGs, ONBUILD triggers and odd instructions agr
     ].join('\n'),
   }, ['--build-arg', 'N=5'], ['/made', '/opt', '/bin']);
   await compare('onbuild-child', { Dockerfile: 'FROM stages:ref\nUSER 0\n', 'x.txt': 'x\n' }, [], ['/onbuild']);
+  // A Dockerfile in a subdirectory that .dockerignore excludes, exceptions, a continuation warning.
+  await compare('ignored', {
+    'build/Custom.dockerfile': 'FROM busybox\nRUN echo a \\\n\n  b > /w\nCOPY . /ctx/\n',
+    '.dockerignore': 'build\n*.log\n!keep.log\n',
+    'keep.log': 'k\n', 'drop.log': 'd\n', 'plain.txt': 'p\n',
+  }, ['-f', '{ctx}/build/Custom.dockerfile'], ['/ctx', '/w']);
 });
 
 test('errors and warnings read as dockerd\'s', { skip }, async () => {
@@ -218,6 +225,11 @@ test('errors and warnings read as dockerd\'s', { skip }, async () => {
     noSources: 'FROM busybox\nCOPY *.nothing /y/\n',
     runJson: 'FROM busybox\nRUN ["/bin/sh", "-c", "exit 2"]\n',
     empty: '\n# only a comment\n',
+    unknownFlag: 'FROM busybox\nCOPY --nope=1 a /a\n',
+    runFlag: 'FROM busybox\nRUN --mount=type=cache,target=/x true\n',
+    badStopSignal: 'FROM busybox\nSTOPSIGNAL NOTASIGNAL\n',
+    emptyAfterArg: 'ARG X\n',
+    badExpose: 'FROM busybox\nEXPOSE abc\n',
   };
   for (const [name, dockerfile] of Object.entries(cases)) {
     const ctx = join(dir, `err-${name}`);

@@ -189,7 +189,8 @@ class Build {
     const total = df.metaArgs.length + stages.length + stages.reduce((n, s) => n + s.commands.length, 0) + (last ? labelSteps.length : 0);
     let step = 0;
     const print = (text: string) => this.#out.stream(`Step ${++step}/${total} : ${text}\n`);
-    for (const w of df.warnings) await this.#out.stream(`${w}\n`);
+    // Parse warnings go out in one write on stderr's stream, red as dockerd's stderr writer.
+    if (df.warnings.length) await this.#out.stream(`\x1b[91m${df.warnings.join('\n')}\n\x1b[0m`);
     const metaLex = this.#lex;
     for (const a of df.metaArgs) {
       await print(a.original);
@@ -197,6 +198,8 @@ class Build {
       const x = expandInstruction(a, metaLex, env);
       for (const d of x.args) this.#args.addMetaArg(d.key, d.value);
     }
+    // A Dockerfile of meta ARGs only fails after printing them, as dockerd's does.
+    if (stages.length === 0) throw new InvalidParameter('unexpected EOF');
     let state: State | undefined;
     for (const stage of stages) {
       this.#checkAbort();
@@ -460,6 +463,9 @@ class Build {
   }
 
   async #run(state: State, cmd: InstructionOf<'RUN'>): Promise<void> {
+    if (cmd.flagsUsed?.length) {
+      throw new InvalidParameter(`the --${cmd.flagsUsed[0]} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
+    }
     if (!state.image) throw new InvalidParameter('Please provide a source image with `from` prior to run');
     const rc = state.runConfig;
     const args = cmd.prependShell ? [...(rc.Shell?.length ? rc.Shell : DEFAULT_SHELL), cmd.cmdLine.join(' ')] : [...cmd.cmdLine];
@@ -504,7 +510,8 @@ class Build {
     if (name === 'COPY' && cmd.sources.some(isUrl)) throw new InvalidParameter(`${name} failed: source can't be a URL for COPY`);
     const from = name === 'COPY' ? cmd.from : '';
     const withSources = async <T>(fn: (root: string, excluded: (rel: string) => boolean) => Promise<T>): Promise<T> => {
-      if (!from) return fn(this.#ctx.root, (rel) => this.#ctx.excluded(rel));
+      // The client applied .dockerignore when it made the context; as dockerd, the daemon does not again.
+      if (!from) return fn(this.#ctx.root, () => false);
       let img: BuildImage | undefined;
       if (this.#stages.has(from.toLowerCase())) img = this.#stages.get(from.toLowerCase());
       else if (/^\d+$/.test(from)) {

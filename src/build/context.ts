@@ -2,8 +2,8 @@
  * The build context: the files a build may COPY or ADD, extracted from the request's tar
  * (plain, gzip, bzip2 or xz) into a private directory under the daemon's tmp dir, or fetched
  * from a `remote` URL (a tarball, or a lone Dockerfile). Paths inside the context are
- * `/`-separated and relative to its root; the `.dockerignore` patterns found in it hide the
- * files they match, and the Dockerfile and .dockerignore themselves when they match.
+ * `/`-separated and relative to its root. The client applied `.dockerignore` when it made the
+ * context; the daemon only takes the Dockerfile and .dockerignore out when they match, as dockerd.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, lstat, writeFile } from 'node:fs/promises';
@@ -11,12 +11,11 @@ import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extractToPath, resolveInScope } from '../container/archive-path.js';
 import { InvalidParameter, NotFound } from '../lib/errors.js';
-import { PatternMatcher, buildFilesToRemove, readDockerignore } from './dockerignore.js';
+import { buildFilesToRemove, readDockerignore } from './dockerignore.js';
 import { detectCompression } from '../archive/compression.js';
 
 export class BuildContext {
   readonly root: string;
-  #matcher: PatternMatcher | undefined;
 
   private constructor(root: string) {
     this.root = root;
@@ -87,7 +86,6 @@ export class BuildContext {
     const ignore = await readFile(join(this.root, '.dockerignore')).catch(() => undefined);
     if (ignore) {
       const patterns = readDockerignore(ignore);
-      this.#matcher = new PatternMatcher(patterns);
       for (const f of buildFilesToRemove(patterns, file)) await rm(join(this.root, f), { force: true, recursive: true });
     }
     return { name: file, content };
@@ -98,11 +96,6 @@ export class BuildContext {
     const st = await lstat(path).catch(() => undefined);
     if (!st || !st.isFile()) throw new NotFound(`Cannot locate specified Dockerfile: ${name}`);
     return readFile(path);
-  }
-
-  /** Whether a context path is hidden by .dockerignore. */
-  excluded(rel: string): boolean {
-    return this.#matcher ? this.#matcher.matches(rel) : false;
   }
 
   async close(): Promise<void> {

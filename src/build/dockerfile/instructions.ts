@@ -47,7 +47,7 @@ export type Instruction = Source &
     | { kind: 'ENV'; env: KeyValue[] }
     | { kind: 'LABEL'; labels: KeyValue[] }
     | { kind: 'MAINTAINER'; maintainer: string }
-    | ({ kind: 'RUN' } & CommandLine)
+    | ({ kind: 'RUN'; flagsUsed?: string[] } & CommandLine)
     | ({ kind: 'CMD' } & CommandLine)
     | ({ kind: 'ENTRYPOINT' } & CommandLine)
     | { kind: 'ARG'; args: ArgDefinition[] }
@@ -96,6 +96,10 @@ class Flags {
   bool(name: string): this {
     this.#kinds.set(name, 'bool');
     return this;
+  }
+  /** The flags given, in the order seen. */
+  used(): string[] {
+    return [...this.#values.keys()];
   }
   get(name: string): string {
     return this.#values.get(name) ?? (this.#kinds.get(name) === 'bool' ? 'false' : '');
@@ -277,9 +281,11 @@ export function parseInstruction(node: Node): Instruction | Stage {
       if (a.length !== 1) throw exactlyOne('WORKDIR');
       plain();
       return { ...src, kind: 'WORKDIR', path: a[0] as string };
-    case 'run':
-      plain();
-      return { ...src, kind: 'RUN', ...commandLine(node) };
+    case 'run': {
+      // --mount is parsed (as buildkit v0.8 does) so that the classic builder can refuse it at its step.
+      const used = new Flags(node.flags).string('mount').parse().used();
+      return { ...src, kind: 'RUN', ...commandLine(node), ...(used.length ? { flagsUsed: used } : {}) };
+    }
     case 'cmd':
       plain();
       return { ...src, kind: 'CMD', ...commandLine(node) };
