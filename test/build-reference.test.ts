@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -152,8 +152,8 @@ test('the same build on dockerd and berthd: output, config, history and files ag
 });
 
 /** Builds `dockerfile` over `files` on both engines and checks output, config, history and files agree. */
-async function compare(name: string, files: Record<string, string>, args: string[], paths: string[]): Promise<void> {
-  const ctx = join(dir, name);
+async function compare(name: string, files: Record<string, string>, args: string[], paths: string[], at = join(dir, name)): Promise<void> {
+  const ctx = at;
   for (const [p, content] of Object.entries(files)) {
     await mkdir(join(ctx, p, '..'), { recursive: true });
     await writeFile(join(ctx, p), content);
@@ -249,4 +249,49 @@ test('errors and warnings read as dockerd\'s', { skip }, async () => {
     const ids = (await on(e, ['ps', '-aq'])).stdout.trim();
     if (ids) await on(e, ['rm', '-f', ...ids.split('\n')]);
   }
+});
+
+test('COPY/ADD corner cases, variables, users and volumes agree with dockerd', { skip }, async () => {
+  const ctx = join(dir, 'corners-src');
+  await mkdir(join(ctx, 'd/inner'), { recursive: true });
+  await writeFile(join(ctx, 'd/inner/f'), 'f\n');
+  await writeFile(join(ctx, 'exec.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+  await symlink('inner/f', join(ctx, 'd/link'));
+  for (const [tool, ext] of [['gzip', 'tgz'], ['bzip2', 'tbz'], ['xz', 'txz']] as const) {
+    assert.equal((await run('tar', ['-c', `--use-compress-program=${tool}`, '-f', join(ctx, `t.${ext}`), '-C', join(ctx, 'd'), '.'])).code, 0);
+  }
+  const files: Record<string, string> = {
+    Dockerfile: [
+      'FROM busybox',
+      'ENV A=1 B=$A C=${A}-x',
+      'ENV D=$A',
+      'ARG PORTS="80 443"',
+      'EXPOSE $PORTS',
+      'WORKDIR /w/$A',
+      'COPY d .',
+      'COPY d/ /copied-slash',
+      'COPY d /copied-noslash',
+      'COPY exec.sh d/inner/f /many/',
+      'COPY exec.sh /w/renamed.sh',
+      'COPY d/* /wild/',
+      'ADD t.tgz /x/gz/',
+      'ADD t.tbz /x/bz/',
+      'ADD t.txz /x/xz',
+      'RUN mkdir -p /vol && echo before > /vol/b',
+      'VOLUME /vol',
+      'RUN echo after > /vol/a && echo outside > /out',
+      'USER 1000:1000',
+      'RUN id -u > /tmp/uid',
+      'USER 0',
+      'ENTRYPOINT echo entry',
+      'CMD ["ignored?"]',
+      'LABEL multi="line \\',
+      '  continued" empty=""',
+      '',
+    ].join('\n'),
+  };
+  await compare('corners', files, ['--build-arg', 'HTTP_PROXY=http://127.0.0.1:9', '--build-arg', 'PORTS=8080'],
+    ['/w', '/copied-slash', '/copied-noslash', '/many', '/wild', '/x', '/vol', '/out', '/tmp/uid'], ctx);
+  // The anonymous volumes of RUN containers go with them.
+  assert.equal((await on('berth', ['volume', 'ls', '-q'])).stdout, '');
 });

@@ -82,7 +82,8 @@ export function engineBackend(images: ImageService, driver: GraphDriver, contain
       await reading;
     },
     waitContainer: (id) => containers.wait(id, 'not-running').code,
-    removeContainer: (id, force) => containers.remove(id, { force }),
+    // As dockerd's builder: anonymous volumes (VOLUME paths) go with the container.
+    removeContainer: (id, force) => containers.remove(id, { force, volumes: true }),
     async withContainerRoot(id, fn) {
       const root = await layers.mountRW(id);
       try {
