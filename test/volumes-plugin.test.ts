@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exists, run, TestDaemon } from './harness.js';
@@ -180,4 +180,17 @@ test('a plugin that accepts but never answers fails after the bounded time-out, 
     hung.closeAllConnections();
   }
   assert.equal((await ok(['volume', 'ls', '-q'])).trim(), '');
+});
+
+test('plugins named by a .spec or .json file (an address elsewhere) are found too', async () => {
+  await listen(plugin(['VolumeDriver']), join(work, 'elsewhere-spec.sock'));
+  await listen(plugin(['VolumeDriver']), join(work, 'elsewhere-json.sock'));
+  await writeFile(join(d.execRoot, 'plugins', 'specplug.spec'), `unix://${join(work, 'elsewhere-spec.sock')}\n`);
+  await writeFile(join(d.execRoot, 'plugins', 'jsonplug.json'), JSON.stringify({ Name: 'jsonplug', Addr: `unix://${join(work, 'elsewhere-json.sock')}` }));
+  await ok(['volume', 'create', '-d', 'specplug', 'sv']);
+  await ok(['volume', 'create', '-d', 'jsonplug', 'jv']);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', 'sv:/s', '-v', 'jv:/j', 'busybox', 'sh', '-c', 'echo s > /s/f && echo j > /j/f && cat /s/f /j/f']), 's\nj\n');
+  assert.equal(await readFile(join(work, 'plugin-data', 'sv', 'f'), 'utf8'), 's\n');
+  assert.equal((await ok(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}'])).trim().split('\n').sort().join(','), 'jsonplug jv,specplug sv');
+  await ok(['volume', 'rm', 'sv', 'jv']);
 });

@@ -227,9 +227,10 @@ export class Volumes {
         continue;
       }
       for (const name of names) {
-        if (out.has(name)) continue;
+        // Two drivers may both claim a name: the one the store made it with wins.
         const m = this.#meta.get(name);
-        out.set(name, { meta: m && m.Driver === driver.name ? m : { Name: name, Driver: driver.name, Labels: null, Options: null }, driver });
+        if (m && m.Driver === driver.name) out.set(name, { meta: m, driver });
+        else if (!out.has(name)) out.set(name, { meta: { Name: name, Driver: driver.name, Labels: null, Options: null }, driver });
       }
     }
     return [...out.values()];
