@@ -512,11 +512,10 @@ export class NetworkController implements Networks {
         if (name !== n.name) { delete ns.Networks[name]; ns.Networks[n.name] = cfg; }
         // The first endpoint on a network that is not internal carries the default route.
         const gateway = !n.internal && ![...this.#eps(c.ID).values()].some((e) => !e.net.internal);
-        await this.#attach(c, n, cfg, `eth${i++}`, gateway);
+        // The first endpoint on a user-defined network sets the DNS redirect, in the same step.
+        const dns = !n.predefined && !!n.dns && !this.#dnsEndpoint(c);
+        await this.#attach(c, n, cfg, `eth${i++}`, { gateway, dns });
       }
-      // A fresh namespace: its nat table is empty, the route is set; only the DNS redirect may be missing.
-      const dns = this.#dnsEndpoint(c);
-      if (dns) await setDnsRedirect(path, { server: dns.net.pool!.gateway, from: dns.ip });
       await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
       env = await this.#writeHosts(c);
       await this.#publish(c);
@@ -534,7 +533,7 @@ export class NetworkController implements Networks {
   }
 
   /** Allocates an address, plugs a veth into the bridge and the namespace, records the endpoint. */
-  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, gateway = false): Promise<Endpoint> {
+  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, o: { gateway?: boolean; dns?: boolean } = {}): Promise<Endpoint> {
     const ip = n.pool!.allocate(c.ID, cfg.IPAMConfig?.IPv4Address || undefined);
     await this.#save(n);
     const custom = (c.Config as { MacAddress?: string }).MacAddress;
@@ -542,7 +541,7 @@ export class NetworkController implements Networks {
     const ep: Endpoint = { net: n, ip, mac, id: newId(), ifname, hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] };
     this.#eps(c.ID).set(n.id, ep);
     await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
-      ...(gateway ? { gateway: n.pool!.gateway } : {}) });
+      ...(o.gateway ? { gateway: n.pool!.gateway } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}) });
     Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
     if (n.name === 'bridge') {
       Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });

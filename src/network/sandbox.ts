@@ -1,12 +1,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { native } from '../lib/native.js';
 import { run } from './run.js';
 
 /**
  * A container's network namespace ("sandbox"), bind-mounted at a path under the exec root so
  * it outlives no process and can be joined before the task exists, and the interfaces put in
  * it: one veth pair per endpoint, the host end on the network's bridge, the other renamed
- * `eth<N>` inside.
+ * `eth<N>` inside. Each step is one process at most: a container start pays for every spawn.
  */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -16,7 +17,7 @@ export async function createNetns(path: string): Promise<void> {
 }
 
 export async function destroyNetns(path: string): Promise<void> {
-  await run('umount', [path]).catch(() => {});
+  try { native.umount2(path, 0); } catch { /* not mounted */ }
   await rm(path, { force: true });
 }
 
@@ -30,25 +31,38 @@ export interface Interface {
   mtu?: number;
   /** Adds the default route through this interface. */
   gateway?: string;
+  /** Sets the embedded DNS redirect (see setDnsRedirect) in the same step. */
+  dns?: { server: string; from: string };
 }
 
 export async function addInterface(netns: string, i: Interface): Promise<void> {
   const peer = `${i.hostVeth}p`;
   const mtu = i.mtu ? ` mtu ${i.mtu}` : '';
-  await run('ip', ['link', 'del', i.hostVeth]).catch(() => {});
-  await run('ip', ['-batch', '-'], [
+  const host = [
     `link add name ${i.hostVeth}${mtu} type veth peer name ${peer}${mtu}`,
     `link set dev ${i.hostVeth} master ${i.bridge}`,
     `link set dev ${i.hostVeth} up`,
     `link set dev ${peer} netns ${netns}`,
-  ].join('\n') + '\n');
-  await run('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], [
+  ].join('\n') + '\n';
+  await run('ip', ['-batch', '-'], host).catch(async (err: unknown) => {
+    // A veth of the same name left behind (a daemon killed mid-way): replace it.
+    if (!String(err).includes('File exists')) throw err;
+    await run('ip', ['link', 'del', i.hostVeth]).catch(() => {});
+    await run('ip', ['-batch', '-'], host);
+  });
+  const inside = [
     `link set dev ${peer} name ${i.ifname}`,
     `link set dev ${i.ifname} address ${i.mac}`,
     `addr add ${i.ip}/${i.prefix} dev ${i.ifname}`,
     `link set dev ${i.ifname} up`,
     ...(i.gateway ? [`route add default via ${i.gateway}`] : []),
-  ].join('\n') + '\n');
+  ];
+  if (!i.dns) {
+    await run('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], inside.join('\n') + '\n');
+    return;
+  }
+  const script = ['set -e', "ip -batch - <<'BERTH_IP'", ...inside, 'BERTH_IP', dnsScript(i.dns)].join('\n') + '\n';
+  await run('nsenter', [`--net=${netns}`, 'sh', '-s'], script);
 }
 
 export async function removeInterface(hostVeth: string): Promise<void> {
@@ -57,8 +71,21 @@ export async function removeInterface(hostVeth: string): Promise<void> {
 
 /** Points the namespace's default route at `gateway`, or removes it. */
 export async function setDefaultRoute(netns: string, gateway: string | undefined): Promise<void> {
-  await run('nsenter', [`--net=${netns}`, 'ip', 'route', 'del', 'default']).catch(() => {});
-  if (gateway) await run('nsenter', [`--net=${netns}`, 'ip', 'route', 'add', 'default', 'via', gateway]);
+  const cmd = `ip route del default 2>/dev/null; ${gateway ? `ip route add default via ${gateway}` : 'true'}`;
+  await run('nsenter', [`--net=${netns}`, 'sh', '-c', cmd]);
+}
+
+/** The shell lines that replace the namespace's nat table with the DNS redirect (or nothing). */
+function dnsScript(target: { server: string; from: string } | undefined): string {
+  const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+  if (target) {
+    for (const proto of ['udp', 'tcp']) {
+      lines.push(`-A OUTPUT -d 127.0.0.11/32 -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${target.server}:53`);
+      lines.push(`-A POSTROUTING -s 127.0.0.0/8 -d ${target.server}/32 -p ${proto} -m ${proto} --dport 53 -j SNAT --to-source ${target.from}`);
+    }
+  }
+  lines.push('COMMIT');
+  return [...(target ? ['echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet'] : []), "iptables-restore -w <<'BERTH_NAT'", ...lines, 'BERTH_NAT'].join('\n');
 }
 
 /**
@@ -68,14 +95,5 @@ export async function setDefaultRoute(netns: string, gateway: string | undefined
  * The namespace's nat table is Berth's alone: it is replaced whole.
  */
 export async function setDnsRedirect(netns: string, target: { server: string; from: string } | undefined): Promise<void> {
-  const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
-  if (target) {
-    for (const proto of ['udp', 'tcp']) {
-      lines.push(`-A OUTPUT -d 127.0.0.11/32 -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${target.server}:53`);
-      lines.push(`-A POSTROUTING -s 127.0.0.0/8 -d ${target.server}/32 -p ${proto} -m ${proto} --dport 53 -j SNAT --to-source ${target.from}`);
-    }
-  }
-  lines.push('COMMIT', '');
-  const script = `${target ? 'echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet; ' : ''}exec iptables-restore -w`;
-  await run('nsenter', [`--net=${netns}`, 'sh', '-c', script], lines.join('\n'));
+  await run('nsenter', [`--net=${netns}`, 'sh', '-s'], `set -e\n${dnsScript(target)}\n`);
 }
