@@ -80,8 +80,7 @@ export class Mounts implements MountProvider {
           const cp: MountPoint = { ...m, RW: m.RW && readWrite(from.mode), CopyData: false };
           delete cp.ID;
           if (m.Type === 'volume' && m.Name) {
-            await vols.get(m.Name, { driver: m.Driver });
-            vols.reference(m.Name, c.ID);
+            await vols.acquire(m.Name, m.Driver, c.ID);
             referenced.add(m.Name);
           }
           points[cp.Destination] = cp;

@@ -130,6 +130,15 @@ export class Volumes {
     s.add(ref);
   }
 
+  /** Finds the volume and takes a reference to it in one step, so no removal slips between. */
+  async acquire(name: string, driver: string, ref: string): Promise<Volume> {
+    return this.#lock.run(async () => {
+      const v = await this.get(name, { driver });
+      this.reference(name, ref);
+      return v;
+    });
+  }
+
   release(name: string, ref: string): void {
     const s = this.#refs.get(name);
     s?.delete(ref);
