@@ -295,3 +295,30 @@ test('COPY/ADD corner cases, variables, users and volumes agree with dockerd', {
   // The anonymous volumes of RUN containers go with them.
   assert.equal((await on('berth', ['volume', 'ls', '-q'])).stdout, '');
 });
+
+test('SHELL, HEALTHCHECK options, signals, build args in RUN, quiet and label options agree with dockerd', { skip }, async () => {
+  await compare('misc', {
+    Dockerfile: [
+      'FROM busybox',
+      'ARG WHO=nobody',
+      'ARG EMPTY',
+      'ENV WHO=env-wins',
+      'RUN echo $WHO > /who',
+      'ARG LATE=late',
+      'RUN echo $LATE $EMPTY > /late',
+      'SHELL ["/bin/sh", "-ec"]',
+      'RUN echo traced',
+      'HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s --retries=7 CMD ["/bin/true"]',
+      'STOPSIGNAL 9',
+      'CMD echo shell form',
+      'ENTRYPOINT ["/bin/sh", "-c"]',
+      'CMD ["exec form"]',
+      'ONBUILD ADD . /app',
+      'ONBUILD RUN ls /app',
+      '',
+    ].join('\n'),
+  }, ['--build-arg', 'LATE=given', '--build-arg', 'HTTPS_PROXY=http://127.0.0.1:9', '--label', 'z=1', '--label', 'a=2'], ['/who', '/late']);
+  const q = await both(['build', '-q', '--network', 'none', join(dir, 'misc')]);
+  assert.equal(norm(q.berth), norm(q.docker));
+  await compare('misc-child', { Dockerfile: 'FROM misc:ref\n', 'f.txt': 'f\n' }, [], ['/app']);
+});

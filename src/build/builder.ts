@@ -106,6 +106,16 @@ function goDuration(ns: number): string {
   return out;
 }
 
+/** The inside of Go's strconv.QuoteRune for the small integers a retry count is. */
+function goRune(n: number): string {
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 39: "\\'", 92: '\\\\' };
+  if (named[n]) return named[n]!;
+  if (n < 32 || n === 127) return `\\x${n.toString(16).padStart(2, '0')}`;
+  if (n < 127) return String.fromCharCode(n);
+  if (n >= 0x80 && n < 0xa0) return `\\u${n.toString(16).padStart(4, '0')}`;
+  return String.fromCodePoint(n);
+}
+
 const copyConfig = (c: ContainerConfig): ContainerConfig => JSON.parse(JSON.stringify(c)) as ContainerConfig;
 
 /** `80`, `80/udp`, `8000-8002/tcp` as nat.ParsePortSpecs gives them: port/proto keys. */
@@ -370,7 +380,7 @@ class Build {
           if (h.Retries) rc.Healthcheck.Retries = h.Retries;
         }
         const hc = rc.Healthcheck;
-        const ch = (n = 0) => `'${n < 32 ? `\\x${n.toString(16).padStart(2, '0')}` : String.fromCharCode(n)}'`;
+        const ch = (n = 0) => `'${goRune(n)}'`;
         return this.#commit(state, `HEALTHCHECK &{${goQuoteList(hc.Test)} "${goDuration(hc.Interval ?? 0)}" "${goDuration(hc.Timeout ?? 0)}" "${goDuration(hc.StartPeriod ?? 0)}" ${ch(hc.Retries)}}`);
       }
       case 'EXPOSE': {
