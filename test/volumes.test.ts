@@ -216,6 +216,13 @@ test('--volumes-from takes a container\'s volumes and binds; :ro makes them read
   await ok(['rm', 'vf-user']);
   await ok(['volume', 'rm', 'vf-named', anon]);
 
+  // A bind at the same destination replaces what --volumes-from brought, reference and all.
+  await ok(['create', '--name', 'vf2-src', '-v', 'vf2-named:/n', 'busybox', 'true']);
+  await ok(['create', '--name', 'vf2-user', '--volumes-from', 'vf2-src', '-v', `${host}:/n`, 'busybox', 'true']);
+  await ok(['rm', 'vf2-src']);
+  await ok(['volume', 'rm', 'vf2-named']);
+  await ok(['rm', 'vf2-user']);
+
   assert.equal(await fails(['create', '--volumes-from', 'no-such-container', 'busybox']), 'Error response from daemon: No such container: no-such-container');
   assert.equal(await fails(['create', '--volumes-from', 'vf-user:rshared', 'busybox']), 'Error response from daemon: invalid mode: rshared');
 });

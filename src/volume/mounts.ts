@@ -63,6 +63,15 @@ export class Mounts implements MountProvider {
       if (name === '') anonymous.push(v.Name);
       return v;
     };
+    // A later mount at a destination replaces an earlier one (dockerd's dereferenceIfExists).
+    const put = (mp: MountPoint) => {
+      const old = points[mp.Destination];
+      points[mp.Destination] = mp;
+      if (old?.Type === 'volume' && old.Name && old.Name !== mp.Name && !Object.values(points).some((p) => p.Name === old.Name)) {
+        vols.release(old.Name, c.ID);
+        referenced.delete(old.Name);
+      }
+    };
     try {
       for (const dest of Object.keys(hc.Tmpfs ?? {})) {
         try { validateTmpfsDestination(dest); } catch (err) { throw asInvalid(new MountError((err as Error).message)); }
@@ -83,7 +92,7 @@ export class Mounts implements MountProvider {
             await vols.acquire(m.Name, m.Driver, c.ID);
             referenced.add(m.Name);
           }
-          points[cp.Destination] = cp;
+          put(cp);
         }
       }
       const binds = new Set<string>();
@@ -100,7 +109,7 @@ export class Mounts implements MountProvider {
           if (v.Driver === 'local' && mp.Relabel === '') mp.Relabel = 'z';
         }
         binds.add(mp.Destination);
-        points[mp.Destination] = mp;
+        put(mp);
       }
       for (const spec of hc.Mounts ?? []) {
         let mp: MountPoint;
@@ -115,7 +124,7 @@ export class Mounts implements MountProvider {
         }
         if (mp.Type === 'bind') mp.SkipMountpointCreation = true;
         binds.add(mp.Destination);
-        points[mp.Destination] = mp;
+        put(mp);
       }
       // The image's VOLUMEs and `-v /path`: an anonymous volume each, unless mounted already.
       const explicit = new Set(Object.keys(points));
