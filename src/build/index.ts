@@ -55,7 +55,9 @@ export class BuildService implements RouterBackend {
         if (req.quiet) buffered.push(text);
         else await emit({ stream: text });
       },
-      aux: (id: string) => emit({ aux: { ID: id } }),
+      aux: async (id: string) => {
+        if (req.wantAux) await emit({ aux: { ID: id } });
+      },
       message: async (m: Record<string, unknown>) => {
         if (!req.quiet) await emit(m);
       },

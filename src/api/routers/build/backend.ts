@@ -30,6 +30,8 @@ export interface BuildRequest {
   squash: boolean;
   /** X-Registry-Config, decoded: credentials by registry. */
   registryConfig: Record<string, Record<string, unknown>>;
+  /** The aux message with the image ID goes to clients of API 1.30 and later. */
+  wantAux: boolean;
   signal: AbortSignal;
 }
 

@@ -5,12 +5,12 @@ import { StreamReply } from '../../reply.js';
 import { InvalidParameter } from '../../../lib/errors.js';
 import type { BuildBackend, BuildMessage, BuildRequest } from './backend.js';
 
-function json<T>(value: string | undefined, name: string, dflt: T): T {
+function json<T>(value: string | undefined, what: string, dflt: T): T {
   if (value === undefined || value === '') return dflt;
   try {
     return JSON.parse(value) as T;
   } catch (err) {
-    throw new InvalidParameter(`failed to parse ${name}: ${(err as Error).message}`, { cause: err });
+    throw new InvalidParameter(`${what}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -29,16 +29,21 @@ function registryConfig(header: string | string[] | undefined): Record<string, R
 /** Parses the query of POST /build as dockerd's newImageBuildOptions. */
 export function buildRequest(req: Request, experimental: boolean): BuildRequest {
   const q = req.query;
-  const version = q.version ?? '';
-  if (version === '2') throw new InvalidParameter('buildkit not supported by daemon');
-  if (version !== '' && version !== '1') throw new InvalidParameter(`invalid version ${version}`);
-  if (bool(q.squash) && !experimental) throw new InvalidParameter('squash is only supported with experimental mode');
+  if (req.searchParams.getAll('securityopt').length) {
+    throw new InvalidParameter('The daemon on this platform does not support setting security options on build');
+  }
   const isolation = q.isolation ?? '';
   if (isolation !== '' && isolation !== 'default') throw new InvalidParameter(`Unsupported isolation: "${isolation}"`);
-  if (q.outputs && q.outputs !== '[]' && q.outputs !== 'null') throw new InvalidParameter('outputs are only supported with BuildKit');
-  const buildArgs = json<Record<string, string | null>>(q.buildargs, 'buildargs', {});
-  const labels = json<Record<string, string>>(q.labels, 'labels', {});
-  const cacheFrom = json<string[]>(q.cachefrom, 'cachefrom', []);
+  json<unknown>(q.ulimits, 'error reading ulimit settings', []);
+  const buildArgs = json<Record<string, string | null>>(q.buildargs, 'error reading build args', {});
+  const labels = json<Record<string, string>>(q.labels, 'error reading labels', {});
+  const cacheFrom = json<string[]>(q.cachefrom, 'error reading cache-from', []);
+  // `outputs` is read and, as by dockerd's classic builder, not used.
+  json<unknown>(q.outputs, 'error reading outputs', []);
+  const version = q.version ?? '';
+  if (version !== '' && version !== '1' && version !== '2') throw new InvalidParameter(`invalid version "${version}"`);
+  if (version === '2') throw new InvalidParameter('BuildKit is not supported by this daemon: use the classic builder (version=1)');
+  if (bool(q.squash) && !experimental) throw new InvalidParameter('squash is only supported with experimental mode');
   const extraHosts = req.searchParams.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean);
   return {
     context: req.body,
@@ -47,8 +52,8 @@ export function buildRequest(req: Request, experimental: boolean): BuildRequest 
     tags: req.searchParams.getAll('t').filter(Boolean),
     quiet: bool(q.q),
     noCache: bool(q.nocache),
-    // rm defaults to true (API >= 1.12) when the parameter is absent.
-    rm: q.rm === undefined || q.rm === '' ? true : bool(q.rm),
+    // rm defaults to true (API >= 1.12) when the parameter is absent; forcerm implies it.
+    rm: bool(q.forcerm) || q.rm === undefined || q.rm === '' ? true : bool(q.rm),
     forceRm: bool(q.forcerm),
     pull: bool(q.pull),
     buildArgs: buildArgs ?? {},
@@ -68,6 +73,7 @@ export function buildRequest(req: Request, experimental: boolean): BuildRequest 
     platform: q.platform ?? '',
     squash: bool(q.squash),
     registryConfig: registryConfig(req.headers['x-registry-config']),
+    wantAux: !req.versionBelow?.('1.30'),
     signal: req.signal,
   };
 }
