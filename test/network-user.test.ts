@@ -214,8 +214,19 @@ test('bridge networks are isolated from each other and from the default bridge',
   const dflt = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} && echo PING-OK; true`]);
   assert.doesNotMatch(dflt.stdout, /PING-OK/);
   const rules = (await run('iptables', ['-w', '-S', 'FORWARD'])).stdout;
-  const { bridge: ba } = { bridge: JSON.parse(await ok(['network', 'inspect', 'isoa']))[0].Id.slice(0, 12) };
+  const ba = JSON.parse(await ok(['network', 'inspect', 'isoa']))[0].Id.slice(0, 12);
+  const bb = JSON.parse(await ok(['network', 'inspect', 'isob']))[0].Id.slice(0, 12);
   assert.match(rules, new RegExp(`-i br-${ba} -o ${d.bridge} .*berth:br-${ba}.* -j DROP`));
+  // BERTH-USER (dockerd's DOCKER-USER) comes first: what the user puts there beats the isolation.
+  assert.equal(rules.split('\n').find((l) => l.startsWith('-A ')), '-A FORWARD -j BERTH-USER');
+  const allow = [['-i', `br-${bb}`, '-o', `br-${ba}`], ['-i', `br-${ba}`, '-o', `br-${bb}`]];
+  for (const a of allow) assert.equal((await run('iptables', ['-w', '-I', 'BERTH-USER', '1', ...a, '-j', 'ACCEPT'])).code, 0);
+  try {
+    const allowed = await d.docker(['run', '--rm', '--network', 'isob', 'busybox', 'sh', '-c', `ping -c 1 -W 5 ${ipA} >/dev/null && echo PING-OK`]);
+    assert.match(allowed.stdout, /PING-OK/);
+  } finally {
+    for (const a of allow) await run('iptables', ['-w', '-D', 'BERTH-USER', ...a, '-j', 'ACCEPT']);
+  }
   await ok(['rm', '-f', 'ina']);
   await ok(['network', 'rm', 'isoa', 'isob']);
   const after = (await run('iptables-save', [])).stdout;

@@ -13,7 +13,12 @@ import { run } from './run.js';
  *   the bridge when enable_icc=false.
  *
  * Every rule carries `berth:<bridge>` (see iptables.ts).
+ *
+ * BERTH-USER is the user's chain, as dockerd's DOCKER-USER: FORWARD jumps to it first, Berth
+ * creates it with a RETURN and never flushes or removes it, so rules put there stay in front of
+ * Berth's own.
  */
+export const USER_CHAIN = 'BERTH-USER';
 export interface BridgeNet {
   bridge: string;
   subnet: string;
@@ -64,6 +69,19 @@ function rulesOf(n: BridgeNet, others: string[]): Rule[] {
 /** Adds the network's rules (idempotent), isolating it from the bridges in `others`. */
 export async function applyRules(n: BridgeNet, others: string[]): Promise<void> {
   for (const r of rulesOf(n, others)) await ensure(r);
+}
+
+/** Creates BERTH-USER if missing and keeps FORWARD's jump to it the first rule. */
+export async function ensureUserChain(): Promise<void> {
+  const exists = await run('iptables', ['-w', '-n', '-L', USER_CHAIN]).then(() => true, () => false);
+  if (!exists) {
+    await run('iptables', ['-w', '-N', USER_CHAIN]).catch(() => {});
+    await run('iptables', ['-w', '-A', USER_CHAIN, '-j', 'RETURN']).catch(() => {});
+  }
+  const first = (await run('iptables', ['-w', '-S', 'FORWARD'])).split('\n').find((l) => l.startsWith('-A '));
+  if (first === `-A FORWARD -j ${USER_CHAIN}`) return;
+  await remove({ table: 'filter', chain: 'FORWARD', args: ['-j', USER_CHAIN] });
+  await run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', USER_CHAIN]);
 }
 
 /** Removes the rules of `bridge` and every Berth rule that names it (isolation added by others). */

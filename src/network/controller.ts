@@ -6,7 +6,7 @@ import type { Container } from '../container/container.js';
 import { Conflict, Forbidden, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic } from '../lib/atomic.js';
 import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../types/container.js';
-import { applyRules, deleteBridge, ensureBridge, removeFilterRules, removeRules, type BridgeNet } from './bridge.js';
+import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeFilterRules, removeRules, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
 import { cidrString, configuredPools, contains, defaultPools, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
@@ -227,6 +227,7 @@ export class NetworkController implements Networks {
     await ensureBridge(this.#spec(n));
     if (this.#o.iptables) {
       await applyRules(this.#spec(n), this.#bridges().filter((o) => o !== n).map((o) => o.bridge!));
+      await ensureUserChain();
     }
     if (!n.predefined && !n.dns) {
       n.dns = await DnsServer.listen(n.pool!.gateway, this.#dnsScope(), (err) => this.#o.log?.debug({ err, network: n.name }, 'embedded DNS'))
