@@ -460,3 +460,28 @@ test('--fixed-cidr: the default bridge hands out addresses from the range only',
     d = await TestDaemon.start({ dir: d.dir, args: ARGS });
   }
 });
+
+test('-b none: no default bridge network; user-defined networks still work', async () => {
+  const e = await TestDaemon.start({ args: [...ARGS, '-b', 'none'] });
+  const eSince = new Date();
+  const leaks: string[] = [];
+  try {
+    const r0 = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), e.socket]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const ls = await e.docker(['network', 'ls', '--format', '{{.Name}}']);
+    assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['host', 'none']);
+    const dflt = await e.docker(['run', '--rm', 'busybox', 'true']);
+    assert.notEqual(dflt.code, 0);
+    assert.match(dflt.stderr, /network bridge not found/);
+    assert.doesNotMatch(dflt.stderr, /Unable to find image/);
+    const id = (await e.docker(['network', 'create', '--subnet', `10.227.${octet()}.0/24`, 'onlynet'])).stdout.trim();
+    bridges.add(`br-${id.slice(0, 12)}`);
+    const r = await e.docker(['run', '--rm', '--network', 'onlynet', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`inet ${re(`10.227.${octet()}.2`)}/24`));
+    assert.equal((await e.docker(['network', 'rm', 'onlynet'])).code, 0);
+  } finally {
+    leaks.push(...await removeAllAndFindLeaks(e, eSince));
+  }
+  assert.deepEqual(leaks, []);
+});

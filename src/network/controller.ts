@@ -157,6 +157,11 @@ export class NetworkController implements Networks {
         this.#o.log?.warn({ err, file: f }, 'skipping a damaged network record');
       }
     }
+    // `-b none`: no default bridge network at all, as dockerd.
+    if (this.#o.bridge === 'none') {
+      for (const n of this.#bridges()) await this.#up(n);
+      return;
+    }
     const cidr = await this.#defaultBridgeCidr();
     const sub = parseCidr(cidr);
     const bridge: Net = {
@@ -452,7 +457,7 @@ export class NetworkController implements Networks {
       n = m === 'default' ? this.#find('bridge') : this.#find(m);
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
-      ns.Networks[m] = { ...emptyEndpoint(), ...(keys.length ? given[keys[0]!] : {}) };
+      ns.Networks[m === 'default' ? 'bridge' : m] = { ...emptyEndpoint(), ...(keys.length ? given[keys[0]!] : {}) };
       c.NetworkSettings = ns;
       return [];
     }
@@ -589,7 +594,7 @@ export class NetworkController implements Networks {
     const hostname = c.Config.Hostname || c.ID.slice(0, 12);
     const links: string[] = [];
     const env: string[] = [];
-    if (this.#eps(c.ID).has(this.#find('bridge').id)) {
+    if ([...this.#eps(c.ID).values()].some((e) => e.net.predefined && e.net.name === 'bridge')) {
       for (const l of c.HostConfig.Links ?? []) {
         // "/other:/me/alias", as dockerd stores them
         const [target = '', alias = ''] = l.split(':');
