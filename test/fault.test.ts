@@ -2,10 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import http from 'node:http';
 import { TestDaemon, ROOT, run, shimsOf } from './harness.js';
+import { TestRegistry } from './registry.js';
+import { archive, image, layerTar, toBuffer } from './image-fixtures.js';
 
 /**
- * Fault injection (issue 8): rounds of a mixed workload (containers, volumes, networks) with
+ * Fault injection (issue 8): rounds of a mixed workload (containers, volumes, networks, image
+ * load and pull from the test's registry) with
  * berthd SIGKILLed at a random moment of each, then started again on the same roots. After
  * every restart each listed container, image, volume and network must inspect; at the end
  * all must remove and nothing of the test may be left: no layer or volume directory beyond
@@ -26,12 +30,30 @@ function prng(seed: number): () => number {
 
 type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: () => any }>;
 
+/** POST /images/load of a small image of its own content: layers are written on every call. */
+async function loadImage(socket: string, n: number): Promise<void> {
+  const layer = await layerTar([{ name: `etc/fault-${n}`, type: 'file', content: `round ${n}\n`.repeat(1 + (n % 500)) }]);
+  const tar = await toBuffer(archive([{ img: image([layer]), tags: [`loaded:${n}`] }]));
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request({ socketPath: socket, method: 'POST', path: '/v1.41/images/load?quiet=1', headers: { 'Content-Type': 'application/x-tar' } },
+      (res) => { res.resume(); res.on('end', resolve); res.on('error', reject); });
+    req.on('error', reject);
+    req.end(tar);
+  });
+}
+
 /** One random operation; errors are expected (the daemon may die under it) and ignored. */
-async function randomOp(api: Api, rnd: () => number, n: number): Promise<void> {
+async function randomOp(api: Api, rnd: () => number, n: number, ctx: { socket: string; pullRef: string }): Promise<void> {
   const list = await api('GET', '/containers/json?all=1');
   const ids: string[] = list.status === 200 ? list.json().map((c: { Id: string }) => c.Id) : [];
   const any = () => ids[Math.floor(rnd() * ids.length)];
-  const choice = Math.floor(rnd() * 12);
+  const choice = Math.floor(rnd() * 14);
+  if (choice === 12) return loadImage(ctx.socket, n);
+  if (choice === 13) {
+    await api('POST', `/images/create?fromImage=${encodeURIComponent(ctx.pullRef)}&tag=latest`);
+    if (rnd() < 0.5) await api('DELETE', `/images/${encodeURIComponent(`${ctx.pullRef}:latest`)}`);
+    return;
+  }
   if (choice <= 1 || ids.length === 0) {
     const r = await api('POST', `/containers/create?name=f${n}`, {
       Image: 'busybox', Cmd: ['sh', '-c', rnd() < 0.5 ? 'echo x > /f; sleep 30' : 'echo out; exit 3'],
@@ -93,6 +115,13 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
   const load = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
   assert.equal(load.code, 0, load.stderr);
   const baseLayers = new Set(await readdir(join(d.dataRoot, 'overlay2')));
+  // A registry holding busybox under another name, for pulls to be killed in the middle of.
+  const reg = await TestRegistry.start();
+  const pullRef = `${reg.host}/fault/bb`;
+  assert.equal((await d.docker(['tag', 'busybox', `${pullRef}:latest`])).code, 0);
+  const pushed = await d.docker(['push', `${pullRef}:latest`]);
+  assert.equal(pushed.code, 0, pushed.stderr);
+  assert.equal((await d.docker(['rmi', `${pullRef}:latest`])).code, 0);
   const started = Date.now();
   let rounds = 0;
   let failure: unknown;
@@ -102,7 +131,7 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
       const api: Api = (method, path, body) => d.request(method, `/v1.41${path}`, body === undefined ? {} : { body });
       const killAt = Date.now() + 100 + Math.floor(rnd() * 1200);
       const work = (async () => {
-        for (let n = 0; Date.now() < killAt; n++) await randomOp(api, rnd, rounds * 1000 + n).catch(() => {});
+        for (let n = 0; Date.now() < killAt; n++) await randomOp(api, rnd, rounds * 1000 + n, { socket: d.socket, pullRef }).catch(() => {});
       })();
       await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
       await d.stop('SIGKILL');
@@ -145,6 +174,8 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
       assert.ok(r.status === 204 || r.status === 404, `rm ${c.Id}: ${r.status} ${r.body}`);
     }
     const images = (await d.request('GET', '/v1.41/images/json')).json() as Array<{ Id: string; RepoTags: string[] }>;
+    const tags = images.flatMap((i) => i.RepoTags);
+    console.log(`after ${rounds} rounds: ${tags.filter((t) => t.startsWith('loaded:')).length} loaded images, pulled image ${tags.includes(`${pullRef}:latest`) ? '' : 'not '}present`);
     for (const i of images.filter((x) => !x.RepoTags.includes('busybox:latest'))) {
       const r = await d.request('DELETE', `/v1.41/images/${i.Id}?force=1`);
       assert.equal(r.status, 200, `rmi ${i.Id}: ${r.body}`);
@@ -192,6 +223,7 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
     failure = err;
   } finally {
     const leaks = await d.cleanup({ keepDir: !!process.env.BERTH_FAULT_KEEP });
+    await reg.stop();
     if (process.env.BERTH_FAULT_KEEP) await writeFile(join(d.dir, 'berthd.log'), d.logs);
     if (process.env.BERTH_FAULT_KEEP) console.log('kept', d.dir);
     // The first failure is the one to read; what it left behind is cleaned up either way.
