@@ -171,7 +171,7 @@ async function compare(name: string, files: Record<string, string>, args: string
   assert.equal(norm(history.berth), norm(history.docker), `${name}: history`);
   if (paths.length) {
     const tree = await both(['run', '--rm', '--network', 'none', '-u', '0', '--entrypoint', '/bin/busybox', tag, 'sh', '-c',
-      `find ${paths.join(' ')} | sort | xargs stat -c "%n %F %a %u:%g %s"`]);
+      `find ${paths.join(' ')} | sort | while read -r f; do stat -c "%n %F %a %u:%g %s" "$f"; done`]);
     assert.equal(tree.berth, tree.docker, `${name}: files`);
   }
   const again = await both(['build', '--network', 'none', ...args, '-t', tag, ctx]);
@@ -321,4 +321,20 @@ test('SHELL, HEALTHCHECK options, signals, build args in RUN, quiet and label op
   const q = await both(['build', '-q', '--network', 'none', join(dir, 'misc')]);
   assert.equal(norm(q.berth), norm(q.docker));
   await compare('misc-child', { Dockerfile: 'FROM misc:ref\n', 'f.txt': 'f\n' }, [], ['/app']);
+});
+
+test('parser directives, FROM --platform and --platform agree with dockerd', { skip }, async () => {
+  await compare('directives', {
+    Dockerfile: [
+      '# syntax=docker/dockerfile:1',
+      '# escape=`',
+      'FROM --platform=linux/amd64 busybox',
+      'RUN echo one `',
+      '  two > /joined',
+      'ENV WIN=C:\\path\\dir',
+      'COPY ["a b.txt", "/spaced/"]',
+      '',
+    ].join('\n'),
+    'a b.txt': 'spaces\n',
+  }, ['--platform', 'linux/amd64'], ['/joined', '/spaced']);
 });
