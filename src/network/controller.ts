@@ -159,6 +159,7 @@ export class NetworkController implements Networks {
     }
     // `-b none`: no default bridge network at all, as dockerd.
     if (this.#o.bridge === 'none') {
+      await this.#sweep();
       for (const n of this.#bridges()) await this.#up(n);
       return;
     }
@@ -175,7 +176,25 @@ export class NetworkController implements Networks {
       },
     };
     this.#nets.set(bridge.id, bridge);
+    await this.#sweep();
     for (const n of this.#bridges()) await this.#up(n);
+  }
+
+  /** Releases the addresses of containers removed while the daemon was away. */
+  async #sweep(): Promise<void> {
+    for (const n of this.#bridges()) {
+      let changed = false;
+      for (const owner of [...n.pool!.allocations.keys()]) {
+        try {
+          this.#o.lookup(owner);
+        } catch (err) {
+          if (!(err instanceof NotFound)) return; // the containers are not open yet: nothing to compare with
+          n.pool!.release(owner);
+          changed = true;
+        }
+      }
+      if (changed) await this.#save(n);
+    }
   }
 
   #fromRecord(r: NetRecord): Net {
