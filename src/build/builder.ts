@@ -21,6 +21,7 @@ import type { BuildContext } from './context.js';
 import { BuildArgs } from './args.js';
 import { parseNormalizedNamed } from '../image/reference/reference.js';
 import { ImageCache } from './cache.js';
+import { goDuration, goQuoteList, goRune } from './gofmt.js';
 import { copySources, downloadSource, parseChown, resolveSources, sourcesHash, type CopySource } from './copy.js';
 import { resolveInScope } from '../container/archive-path.js';
 import { promises as fsp } from 'node:fs';
@@ -81,41 +82,6 @@ interface State {
 }
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
-/** Go's %q of a []string. */
-const goQuoteList = (l: string[] | null | undefined) => `[${(l ?? []).map((s) => JSON.stringify(s)).join(' ')}]`;
-
-function goDuration(ns: number): string {
-  if (!ns) return '0s';
-  const units: Array<[number, string]> = [[3600e9, 'h'], [60e9, 'm']];
-  if (ns < 1e9) {
-    if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
-    if (ns % 1e3 === 0) return `${ns / 1e3}µs`;
-    return `${ns}ns`;
-  }
-  let out = '';
-  let rest = ns;
-  for (const [u, n] of units) {
-    if (rest >= u) {
-      out += `${Math.floor(rest / u)}${n}`;
-      rest %= u;
-    }
-  }
-  const s = rest / 1e9;
-  if (s > 0 || out === '') out += `${Number(s.toFixed(9))}s`;
-  else if (out !== '') out += '0s';
-  return out;
-}
-
-/** The inside of Go's strconv.QuoteRune for the small integers a retry count is. */
-function goRune(n: number): string {
-  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 39: "\\'", 92: '\\\\' };
-  if (named[n]) return named[n]!;
-  if (n < 32 || n === 127) return `\\x${n.toString(16).padStart(2, '0')}`;
-  if (n < 127) return String.fromCharCode(n);
-  if (n >= 0x80 && n < 0xa0) return `\\u${n.toString(16).padStart(4, '0')}`;
-  return String.fromCodePoint(n);
-}
-
 const copyConfig = (c: ContainerConfig): ContainerConfig => JSON.parse(JSON.stringify(c)) as ContainerConfig;
 
 /** `80`, `80/udp`, `8000-8002/tcp` as nat.ParsePortSpecs gives them: port/proto keys. */
@@ -495,10 +461,11 @@ class Build {
     runCfg.AttachStderr = true;
     const id = await this.#create(state, runCfg);
     // stderr is shown in red, as dockerd's stderr stream writer does.
+    let written = Promise.resolve();
     const output = this.#b.attachContainer(id, (chunk, stream) => {
       const text = chunk.toString('utf8');
-      void this.#out.stream(stream === 'stderr' ? `\x1b[91m${text}\x1b[0m` : text);
-    });
+      written = written.then(() => this.#out.stream(stream === 'stderr' ? `\x1b[91m${text}\x1b[0m` : text));
+    }).then(() => written);
     const abort = () => { void this.#b.removeContainer(id, true).catch(() => {}); };
     this.#signal.addEventListener('abort', abort, { once: true });
     let code: number;

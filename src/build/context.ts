@@ -6,7 +6,9 @@
  * context; the daemon only takes the Dockerfile and .dockerignore out when they match, as dockerd.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, lstat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, lstat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extractToPath, resolveInScope } from '../container/archive-path.js';
@@ -56,18 +58,26 @@ export class BuildContext {
     if (!res.ok) {
       throw new InvalidParameter(`unable to prepare context: error downloading remote context ${url}: ${res.statusText}`);
     }
-    const body = Buffer.from(await res.arrayBuffer());
     const ctx = await BuildContext.#make(tmpDir);
+    // Downloaded to a file beside the context (streamed), then looked at.
+    const file = `${ctx.root}.download`;
     try {
+      if (!res.body) throw new InvalidParameter(`unable to prepare context: error downloading remote context ${url}: no body`);
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600 }));
+      const head = Buffer.alloc(512);
+      const fh = await open(file, 'r');
+      const { bytesRead } = await fh.read(head, 0, 512, 0).finally(() => fh.close());
       const type = res.headers.get('content-type') ?? '';
-      if (detectCompression(body.subarray(0, 6)) !== 'none' || isTar(body) || /x-tar|gzip|x-bzip2|x-xz/.test(type)) {
-        await extractToPath(ctx.root, '/', Readable.from([body]), { copyUIDGID: true });
+      if (detectCompression(head.subarray(0, Math.min(6, bytesRead))) !== 'none' || isTar(head.subarray(0, bytesRead)) || /x-tar|gzip|x-bzip2|x-xz/.test(type)) {
+        await extractToPath(ctx.root, '/', createReadStream(file), { copyUIDGID: true });
       } else {
-        await writeFile(join(ctx.root, posix.basename(dockerfileName || 'Dockerfile')), body);
+        await rename(file, join(ctx.root, posix.basename(dockerfileName || 'Dockerfile')));
       }
     } catch (err) {
       await ctx.close();
       throw err;
+    } finally {
+      await rm(file, { force: true });
     }
     return ctx;
   }

@@ -8,7 +8,9 @@
  * (or the --chown identity), with their modes and times.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { posix } from 'node:path';
 import { resolveInScope, extractToPath } from '../container/archive-path.js';
 import { detectCompression } from '../archive/compression.js';
@@ -276,7 +278,8 @@ export async function downloadSource(url: string, dir: string, dest: string, sig
     name = '__unnamed__';
   }
   const host = posix.join(dir, name);
-  await fsp.writeFile(host, Buffer.from(await res.arrayBuffer()), { mode: 0o600, flag: 'wx' });
+  if (!res.body) throw new InvalidParameter(`failed to GET ${url}: no body`);
+  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(host, { mode: 0o600, flags: 'wx' }));
   const lastMod = res.headers.get('last-modified');
   const when = lastMod && !Number.isNaN(Date.parse(lastMod)) ? new Date(lastMod) : new Date(0);
   await fsp.utimes(host, when, when);
