@@ -21,7 +21,7 @@ const servers: http.Server[] = [];
 const calls: Array<{ method: string; body: Record<string, unknown> }> = [];
 const volumes = new Map<string, { dir: string; mounts: Set<string> }>();
 
-function plugin(implementsApis: string[]): http.Server {
+function plugin(implementsApis: string[], o: { failList?: boolean } = {}): http.Server {
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -41,7 +41,7 @@ function plugin(implementsApis: string[]): http.Server {
             reply = { Err: '' };
             break;
           case 'VolumeDriver.Get': reply = v ? { Volume: { Name: name, Mountpoint: v.mounts.size ? v.dir : '', Status: { mounts: v.mounts.size } } } : { Err: 'no such volume' }; break;
-          case 'VolumeDriver.List': reply = { Volumes: [...volumes.keys()].map((n) => ({ Name: n })) }; break;
+          case 'VolumeDriver.List': reply = o.failList ? { Err: 'backend offline' } : { Volumes: [...volumes.keys()].map((n) => ({ Name: n })) }; break;
           case 'VolumeDriver.Path': reply = v ? { Mountpoint: v.mounts.size ? v.dir : '' } : { Err: 'no such volume' }; break;
           case 'VolumeDriver.Mount':
             if (!v) { reply = { Err: 'no such volume' }; break; }
@@ -140,6 +140,13 @@ test('a plugin that is down, missing, or not a volume driver is a clear error', 
   assert.equal(missing.status, 404);
   assert.equal(missing.json().message, 'create mv: error looking up volume plugin nosuch: plugin "nosuch" not found');
   assert.equal(await exists(join(d.dataRoot, 'volumes', 'dv')), false);
+  // A driver that cannot list is a warning of the listing, not its failure.
+  const bad = plugin(['VolumeDriver'], { failList: true });
+  await listen(bad, join(d.execRoot, 'plugins', 'badlist.sock'));
+  const list = await d.request('GET', '/volumes');
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.json().Warnings, ['list badlist: backend offline']);
+  await new Promise((r) => bad.close(r));
   assert.equal((await ok(['volume', 'ls', '-q'])).trim(), '');
 });
 

@@ -226,13 +226,14 @@ export class Volumes {
     return v;
   }
 
-  async #all(): Promise<Array<{ meta: Meta; driver: Driver }>> {
+  async #all(warnings: string[] = []): Promise<Array<{ meta: Meta; driver: Driver }>> {
     const out = new Map<string, { meta: Meta; driver: Driver }>();
     const drivers: Driver[] = [this.local, ...(await this.#d.plugins?.all() ?? [])];
     for (const driver of drivers) {
       let names: string[];
       try { names = await driver.list(); } catch (err) {
         this.#d.log.warn({ err, driver: driver.name }, 'listing volumes of a driver failed');
+        warnings.push(`list ${driver.name}: ${errorMessage(err)}`);
         continue;
       }
       for (const name of names) {
@@ -251,14 +252,16 @@ export class Volumes {
     const dangling = f.has('dangling') ? danglingOf(f) : undefined;
     const refs = dangling === undefined ? undefined : await this.#allReferences();
     const out: Volume[] = [];
-    for (const { meta, driver } of await this.#all()) {
+    const warnings: string[] = [];
+    for (const { meta, driver } of await this.#all(warnings)) {
       if (f.has('driver') && !f.get('driver').includes(meta.Driver)) continue;
       if (f.has('name') && !f.regexMatch('name', meta.Name)) continue;
       if (!f.matchKVList('label', meta.Labels ?? {})) continue;
       if (refs && (refs.get(meta.Name)?.size ?? 0) > 0 === dangling) continue;
       out.push(await this.#view(meta, driver));
     }
-    return { Volumes: out, Warnings: null };
+    // A driver that could not list is a warning, as dockerd's OpErr for it.
+    return { Volumes: out, Warnings: warnings.length ? warnings : null };
   }
 
   /** DELETE /volumes/{name}: `force` forgets a volume its driver cannot remove or find. */
