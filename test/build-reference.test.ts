@@ -230,6 +230,8 @@ test('errors and warnings read as dockerd\'s', { skip }, async () => {
     badStopSignal: 'FROM busybox\nSTOPSIGNAL NOTASIGNAL\n',
     emptyAfterArg: 'ARG X\n',
     badExpose: 'FROM busybox\nEXPOSE abc\n',
+    chmod: 'FROM busybox\nCOPY --chmod=755 a /a\n',
+    chownName: 'FROM busybox\nCOPY --chown=nosuchuser a /a\n',
   };
   for (const [name, dockerfile] of Object.entries(cases)) {
     const ctx = join(dir, `err-${name}`);

@@ -2,8 +2,8 @@
  * The classic builder of dockerd 20.10: a Dockerfile runs step by step, each step committing
  * an image whose parent is the previous step's. A step's "run config" is the container config
  * the image will carry; its "cache key" is that config with Cmd set to the step's command
- * (`/bin/sh -c #(nop) ENV A=b` for the instructions that only change the config, the command
- * itself for RUN, `COPY file:<sha256> in /dst ` for COPY/ADD), stored as the image's
+ * (`/bin/sh -c #(nop)  ENV A=b` for the instructions that only change the config, the command
+ * itself for RUN, `/bin/sh -c #(nop) COPY file:<sha256> in /dst ` for COPY/ADD), stored as the image's
  * container_config. A step hits the cache when a child of the current image has the same
  * container_config (dockerd's comparison), and then the child is reused as it is.
  */
@@ -483,6 +483,9 @@ class Build {
 
   async #copy(state: State, cmd: InstructionOf<'COPY'> | InstructionOf<'ADD'>): Promise<void> {
     const name = cmd.kind;
+    if (cmd.chmod) {
+      throw new InvalidParameter('the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled');
+    }
     const isUrl = (src: string) => /^https?:\/\//i.test(src);
     if (name === 'COPY' && cmd.sources.some(isUrl)) throw new InvalidParameter(`${name} failed: source can't be a URL for COPY`);
     const from = name === 'COPY' ? cmd.from : '';
