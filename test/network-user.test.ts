@@ -348,7 +348,7 @@ test('network prune removes unused user networks only; network events', async ()
   const ev = await ok(['events', '--since', String(t0), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'type=network',
     '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
   const lines = ev.trim().split('\n');
-  for (const l of ['create keepme', 'create pruneme', 'connect keepme', 'disconnect keepme', 'destroy pruneme', 'destroy keepme']) {
+  for (const l of ['create keepme', 'create pruneme', 'connect keepme', 'disconnect keepme', 'destroy pruneme', 'destroy keepme', 'prune <no value>']) {
     assert.ok(lines.includes(l), `${l} not in ${ev}`);
   }
 });

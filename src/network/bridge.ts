@@ -104,4 +104,3 @@ export async function removeFilterRules(bridge: string): Promise<void> {
   });
 }
 
-export { remove as removeRule };

@@ -9,7 +9,7 @@ import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../typ
 import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeFilterRules, removeRules, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
-import { cidrString, configuredPools, contains, defaultPools, macOf, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
+import { cidrString, configuredPools, contains, defaultPools, macOf, overlaps, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
 import { PortProxies } from './proxy.js';
 import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
@@ -376,7 +376,7 @@ export class NetworkController implements Networks {
       cfg = { Subnet: c.Subnet!, ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}),
         ...(c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}) };
       const sub = parseCidr(cfg.Subnet);
-      if (this.#bridges().some((n) => n.pool && overlapsCidr(n.pool.subnet, sub))) throw new Forbidden('Pool overlaps with other one on this address space');
+      if (this.#bridges().some((n) => n.pool && overlaps(n.pool.subnet, sub))) throw new Forbidden('Pool overlaps with other one on this address space');
     } else {
       if (configs[0]?.Gateway || configs[0]?.IPRange) throw new InvalidParameter('a gateway or an ip-range needs a subnet');
       cfg = { Subnet: pickPool(await this.#taken(), this.#pools()) };
@@ -428,6 +428,7 @@ export class NetworkController implements Networks {
       if (n.predefined || Object.keys(this.#containersOf(n)).length || !keep(this.#resource(n))) continue;
       await this.removeNetwork(n.id).then(() => deleted.push(n.name), (err: unknown) => this.#o.log?.warn({ err, network: n.name }, 'prune'));
     }
+    this.#o.event?.('prune', '', { reclaimed: '0' });
     return deleted;
   }
 
@@ -480,7 +481,7 @@ export class NetworkController implements Networks {
       c.NetworkSettings = ns;
       return [];
     }
-    if (n.driver === 'host' && m !== 'host') throw new InvalidParameter('conflicting options: host type networking can\'t be used with links. This would result in undefined behavior');
+    if (n.driver !== 'bridge' && m !== n.name) throw new InvalidParameter(`the ${n.name} network is named by its name: --network ${n.name}`);
     if (n.driver === 'bridge') {
       ns.Networks[n.name] = this.#endpointConfig(c, n, keys.length ? given[keys[0]!] : undefined);
     } else {
@@ -856,7 +857,6 @@ export class NetworkController implements Networks {
   }
 }
 
-const overlapsCidr = (a: Cidr, b: Cidr) => a.base < b.base + b.size && b.base < a.base + a.size;
 
 /** The container a legacy `--link target:alias` of `asker` names by `alias`, if any. */
 function linkTarget(lookup: (ref: string) => Container, asker: string, alias: string): string | undefined {

@@ -42,14 +42,3 @@ export async function removeWhere(table: 'nat' | 'filter', match: (args: string[
     await run('iptables', ['-w', '-t', table, '-D', ...args.slice(1)]).catch(() => {});
   }
 }
-
-/** True when the rule carries the comment of one of `bridges`. */
-export const taggedFor = (bridges: string[]) => (args: string[]): boolean => {
-  const i = args.indexOf('--comment');
-  return i >= 0 && bridges.some((b) => args[i + 1] === `berth:${b}`);
-};
-
-/** Rules in a container's namespace, loaded in one go. */
-export async function restoreInNetns(netns: string, text: string): Promise<void> {
-  await run('nsenter', [`--net=${netns}`, 'iptables-restore', '-w', '--noflush'], text);
-}
