@@ -339,4 +339,11 @@ test('parser directives, FROM --platform and --platform agree with dockerd', { s
     ].join('\n'),
     'a b.txt': 'spaces\n',
   }, ['--platform', 'linux/amd64'], ['/joined', '/spaced']);
+  // COPY first on scratch, then config steps and WORKDIR. (A config step as the very first step
+  // on scratch is where berthd differs: dockerd makes a container with no image for it and
+  // prints "Running in"; berthd commits the config with no container.)
+  await compare('scratchsteps', {
+    Dockerfile: 'FROM busybox AS bb\nFROM scratch\nCOPY a /a\nENV A=1\nWORKDIR /x/y\nLABEL l=1\nCOPY --from=bb /bin/busybox /bin/busybox\n',
+    a: 'a\n',
+  }, [], ['/a', '/x']);
 });
