@@ -333,6 +333,20 @@ test('--ip: static addresses on user networks; refused on the default bridge and
   await ok(['network', 'rm', 'ipnet', 'autonet']);
 });
 
+test('many containers started at once get distinct addresses and names; a restart keeps them reachable', async () => {
+  await createNet('crowd', ['--subnet', `10.228.${octet()}.0/24`]);
+  const names = Array.from({ length: 6 }, (_, i) => `crowd${i}`);
+  const runs = await Promise.all(names.map((n) => d.docker(['run', '-d', '--name', n, '--network', 'crowd', 'busybox', 'sleep', '300'])));
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  const ips = await Promise.all(names.map(async (n) => (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.crowd.IPAddress}}', n])).trim()));
+  assert.equal(new Set(ips).size, names.length, ips.join(' '));
+  await ok(['restart', '-t', '0', 'crowd0']);
+  const r = await d.docker(['exec', 'crowd1', 'sh', '-c', names.map((n) => `ping -c 1 -W 5 ${n} >/dev/null && echo ${n}-ok`).join('; ')]);
+  for (const n of names) assert.match(r.stdout, new RegExp(`${n}-ok`), r.stdout + r.stderr);
+  await ok(['rm', '-f', ...names]);
+  await ok(['network', 'rm', 'crowd']);
+});
+
 test('network prune removes unused user networks only; network events', async () => {
   const t0 = Math.floor(Date.now() / 1000);
   await createNet('keepme');
