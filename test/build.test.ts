@@ -304,3 +304,12 @@ test('--cache-from: an image with no parent links (saved and loaded) serves as c
   assert.ok(builtId(first));
   assert.equal(await ok(['run', '--rm', '--network', 'none', 'cachesrc:2']), 'cached file\n');
 });
+
+test('a Dockerfile from stdin, with no context and with -f - over a context', async () => {
+  const out = await ok(['build', '-t', 'stdin:1', '-'], 'FROM busybox\nENV FROM_STDIN=1\nCMD ["sh", "-c", "echo $FROM_STDIN"]\n');
+  assert.match(out, /Step 2\/3 : ENV FROM_STDIN=1\n/);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:1']), '1\n');
+  const ctx = await context('stdin-ctx', { 'data.txt': 'from the context\n' });
+  await ok(['build', '-f', '-', '-t', 'stdin:2', ctx], 'FROM busybox\nCOPY data.txt /\nCMD ["cat", "/data.txt"]\n');
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:2']), 'from the context\n');
+});
