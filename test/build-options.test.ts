@@ -189,3 +189,17 @@ test('a base image missing locally is pulled from its registry (a local one), an
     await reg.stop();
   }
 });
+
+test('two builds at once, --iidfile, and docker builder prune', async () => {
+  const a = await context('par-a', 'FROM busybox\nRUN echo a > /a\nENV WHICH=a\n');
+  const b = await context('par-b', 'FROM busybox\nRUN echo b > /b\nENV WHICH=b\n');
+  const iid = join(work, 'iid.txt');
+  const [ra, rb] = await Promise.all([docker(['build', '--iidfile', iid, '-t', 'par:a', a]), docker(['build', '-t', 'par:b', b])]);
+  assert.equal(ra.code, 0, ra.stderr);
+  assert.equal(rb.code, 0, rb.stderr);
+  const idA = JSON.parse(await ok(['image', 'inspect', 'par:a']))[0].Id;
+  assert.equal(await readFile(iid, 'utf8'), idA);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'par:a', 'sh', '-c', 'cat /a; echo $WHICH']), 'a\na\n');
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'par:b', 'sh', '-c', 'cat /b; echo $WHICH']), 'b\nb\n');
+  assert.match(await ok(['builder', 'prune', '-f']), /Total reclaimed space: 0B/);
+});
