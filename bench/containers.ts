@@ -18,9 +18,9 @@ function env(e: Engine, ctx: Context): Record<string, string> {
   return { DOCKER_HOST: e.host, DOCKER_CONFIG: ctx.dockerConfig };
 }
 
-function cli(ctx: Context, e: Engine, args: string[], timeout = 60_000): Promise<string> {
+export function cli(ctx: Context, e: Engine, args: string[], timeout = 60_000, extraEnv: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(ctx.docker, args, { env: { ...process.env, ...env(e, ctx) }, timeout, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+    execFile(ctx.docker, args, { env: { ...process.env, ...env(e, ctx), ...extraEnv }, timeout, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`docker ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve(stdout);
     });
@@ -46,7 +46,7 @@ function post(e: Engine, path: string, body: unknown): Promise<{ status: number;
   });
 }
 
-async function loadBusybox(e: Engine, ctx: Context): Promise<void> {
+export async function loadBusybox(e: Engine, ctx: Context): Promise<void> {
   await cli(ctx, e, ['load', '-q', '-i', await busyboxArchive(ctx.scratch)], 120_000);
 }
 

@@ -125,6 +125,11 @@ async function runScenario(s: Scenario, n: number, engines: Engine[], ctx: Conte
     error = `${current.name}: ${message(err)}`;
     progress(`${s.name} FAILED on ${error}`);
   }
+  // What a scenario made outside the daemons' directories (networks are bridges on the host).
+  for (const e of engines) {
+    if (!s.teardown || !e.running) continue;
+    try { await s.teardown(e, ctx); } catch (err) { warnings.push(`${s.name}: ${e.name}: teardown: ${message(err)}`); }
+  }
   const results: Record<string, EngineResult> = {};
   for (const [name, list] of samples) {
     const partNames = [...new Set(list.flatMap((x) => Object.keys(x.parts ?? {})))];

@@ -6,6 +6,8 @@ import { sleep } from './proc.js';
 import { bigImage, busyboxArchive, manyImages } from './fixtures.js';
 import { distributionScenarios } from './distribution.js';
 import { containerScenarios } from './containers.js';
+import { networkScenarios } from './network.js';
+import { buildScenarios } from './build.js';
 
 /** One measurement: the value reported, and optionally its parts (e.g. RSS per process). */
 export interface Sample {
@@ -46,6 +48,8 @@ export interface Scenario {
   warmup: number;
   /** Once per engine, before its warm-up samples (e.g. load the images a scenario lists). */
   setup?(e: Engine, ctx: Context): Promise<void>;
+  /** Once per engine after the samples, while it still runs (e.g. remove networks it made). */
+  teardown?(e: Engine, ctx: Context): Promise<void>;
   sample(e: Engine, ctx: Context): Promise<Sample>;
 }
 
@@ -174,6 +178,8 @@ export const scenarios: Scenario[] = [
     },
   },
   ...containerScenarios,
+  ...networkScenarios,
+  ...buildScenarios,
   ...distributionScenarios,
 ];
 

@@ -19,7 +19,7 @@ import { hostFacts, verifyContainerSettings } from '../container/validate.js';
 import { setupInitLayer } from '../image/layer/init.js';
 import { specBuilder, logDrivers, volumeMounts } from './container-ports.js';
 import { Volumes, LegacyPlugins, defaultPluginDirs } from '../volume/index.js';
-import { Filters } from '../api/filters.js';
+import { Filters, parseFilters } from '../api/filters.js';
 import { routes as volumeRoutes } from '../api/routers/volumes/routes.js';
 import { NetworkController, type Networks } from '../network/index.js';
 import { routes as networkRoutes } from '../api/routers/networks/routes.js';
@@ -239,6 +239,12 @@ export class Daemon {
             version: () => system.version(),
             info: () => system.info(),
             events: (opts) => events.subscribe(opts),
+            diskUsage: async () => {
+              const containers = await cs.list({ all: true, limit: -1, size: true, filters: parseFilters(undefined) });
+              const { LayersSize, Images } = images.service.diskUsage(containers.map((c) => c.ImageID));
+              // The classic builder keeps no build cache apart from images.
+              return { LayersSize, Images, Containers: containers, Volumes: await volumes.usage(), BuildCache: [] };
+            },
           }),
           ...containerRoutes({
             create: (body, name) => cs.create(body, name),

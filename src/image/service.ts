@@ -1,6 +1,6 @@
 import type { Log } from '../lib/log.js';
 import { Conflict, InvalidParameter, NotFound } from '../lib/errors.js';
-import type { Filters } from '../api/filters.js';
+import { parseFilters, type Filters } from '../api/filters.js';
 import type {
   DeleteResponseItem, HistoryResponseItem, ImageInspect, ImageSummary,
 } from '../types/image.js';
@@ -116,6 +116,32 @@ export class ImageService {
       });
     }
     return out.sort((a, b) => b.Created - a.Created);
+  }
+
+  /**
+   * The image part of /system/df, as dockerd 20.10's Images(withExtraAttrs): the images
+   * `docker images` lists, each with how many containers use it and the bytes of its layers
+   * that another listed image shares; and the size of every layer in the store.
+   */
+  diskUsage(containerImages: string[]): { LayersSize: number; Images: ImageSummary[] } {
+    const images = this.list({ all: false, filters: parseFilters(undefined) });
+    const uses = new Map<string, number>();
+    for (const id of containerImages) uses.set(id, (uses.get(id) ?? 0) + 1);
+    const chains = new Map<string, string[]>();
+    const refs = new Map<string, number>();
+    for (const summary of images) {
+      const top = this.#d.images.get(summary.Id)?.topLayer;
+      const chain = top ? this.#d.layers.chain(top).map((l) => l.chainId) : [];
+      chains.set(summary.Id, chain);
+      for (const c of chain) refs.set(c, (refs.get(c) ?? 0) + 1);
+    }
+    for (const summary of images) {
+      summary.Containers = uses.get(summary.Id) ?? 0;
+      summary.SharedSize = (chains.get(summary.Id) ?? [])
+        .filter((c) => (refs.get(c) ?? 0) > 1)
+        .reduce((n, c) => n + (this.#d.layers.get(c)?.size ?? 0), 0);
+    }
+    return { LayersSize: this.#d.layers.all().reduce((n, l) => n + l.size, 0), Images: images };
   }
 
   inspect(name: string): ImageInspect {

@@ -8,5 +8,7 @@ export interface SystemBackend {
   info(): Promise<Info>;
   /** Buffered events in [since, until] then live ones until `until` or the signal. */
   events(opts: { since?: bigint; until?: bigint; filters: Filters; signal: AbortSignal }): AsyncIterable<EventMessage>;
+  /** GET /system/df: LayersSize, Images, Containers, Volumes, BuildCache. */
+  diskUsage(): Promise<object>;
   experimental: boolean;
 }

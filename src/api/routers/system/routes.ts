@@ -7,4 +7,5 @@ export const routes = (b: SystemBackend): Route[] => [
   get('/version', () => b.version()),
   get('/info', () => b.info()),
   get('/events', events(b)),
+  get('/system/df', () => b.diskUsage()),
 ];
