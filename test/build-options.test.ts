@@ -86,14 +86,16 @@ test('RUN containers get the network mode, extra hosts and limits of the build',
     'RUN grep -c : /proc/net/dev > /ifaces',
     'RUN grep pinned.example /etc/hosts > /hosts',
     'RUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /mem',
-    'CMD ["cat", "/ifaces", "/hosts", "/mem"]',
+    'RUN ulimit -n > /nofile',
+    'CMD ["cat", "/ifaces", "/hosts", "/mem", "/nofile"]',
     '',
   ].join('\n'));
-  await ok(['build', '--network', 'none', '--add-host', 'pinned.example:10.1.2.3', '--memory', '64m', '-t', 'opts:none', ctx]);
+  await ok(['build', '--network', 'none', '--add-host', 'pinned.example:10.1.2.3', '--memory', '64m', '--ulimit', 'nofile=1000:2000', '-t', 'opts:none', ctx]);
   const out = (await ok(['run', '--rm', '--network', 'none', 'opts:none'])).split('\n');
   assert.equal(out[0], '1', 'only lo with --network none');
   assert.match(out[1]!, /^10\.1\.2\.3\s+pinned\.example$/);
   assert.equal(out[2], String(64 * 1024 * 1024));
+  assert.equal(out[3], '1000');
   // The default is the bridge: lo and eth0.
   await ok(['build', '--no-cache', '--add-host', 'pinned.example:10.1.2.3', '-t', 'opts:bridge', ctx]);
   assert.equal((await ok(['run', '--rm', '--network', 'none', 'opts:bridge'])).split('\n')[0], '2');

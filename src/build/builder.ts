@@ -50,6 +50,8 @@ export interface BuildOptions {
   cpuPeriod: number;
   cpuQuota: number;
   shmSize: number;
+  ulimits: Array<{ Name: string; Soft: number; Hard: number }>;
+  cgroupParent: string;
   cacheFrom: string[];
   /** Pull base images even when present (dockerd's ForcePull). */
   pull: boolean;
@@ -148,6 +150,8 @@ class Build {
     if (o.cpuPeriod) hc.CpuPeriod = o.cpuPeriod;
     if (o.cpuQuota) hc.CpuQuota = o.cpuQuota;
     if (o.shmSize) hc.ShmSize = o.shmSize;
+    if (o.ulimits.length) hc.Ulimits = o.ulimits;
+    if (o.cgroupParent) hc.CgroupParent = o.cgroupParent;
     return hc as HostConfig;
   }
 

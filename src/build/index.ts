@@ -68,7 +68,7 @@ export class BuildService implements RouterBackend {
         forceRm: req.forceRm, buildArgs: req.buildArgs, labels: req.labels, target: req.target,
         networkMode: req.networkMode, extraHosts: req.extraHosts, memory: req.memory, memorySwap: req.memorySwap,
         cpuShares: req.cpuShares, cpusetCpus: req.cpusetCpus, cpusetMems: req.cpusetMems, cpuPeriod: req.cpuPeriod,
-        cpuQuota: req.cpuQuota, shmSize: req.shmSize, cacheFrom: req.cacheFrom,
+        cpuQuota: req.cpuQuota, shmSize: req.shmSize, ulimits: req.ulimits, cgroupParent: req.cgroupParent, cacheFrom: req.cacheFrom,
         pull: req.pull, registryConfig: req.registryConfig,
       }, out, req.signal);
       if (req.quiet) await emit({ stream: `${id}\n` });

@@ -25,6 +25,8 @@ export interface BuildRequest {
   cpuPeriod: number;
   cpuQuota: number;
   shmSize: number;
+  ulimits: Array<{ Name: string; Soft: number; Hard: number }>;
+  cgroupParent: string;
   cacheFrom: string[];
   platform: string;
   squash: boolean;

@@ -34,7 +34,7 @@ export function buildRequest(req: Request, experimental: boolean): BuildRequest 
   }
   const isolation = q.isolation ?? '';
   if (isolation !== '' && isolation !== 'default') throw new InvalidParameter(`Unsupported isolation: "${isolation}"`);
-  json<unknown>(q.ulimits, 'error reading ulimit settings', []);
+  const ulimits = json<Array<{ Name: string; Soft: number; Hard: number }> | null>(q.ulimits, 'error reading ulimit settings', []);
   const buildArgs = json<Record<string, string | null>>(q.buildargs, 'error reading build args', {});
   const labels = json<Record<string, string>>(q.labels, 'error reading labels', {});
   const cacheFrom = json<string[]>(q.cachefrom, 'error reading cache-from', []);
@@ -69,6 +69,8 @@ export function buildRequest(req: Request, experimental: boolean): BuildRequest 
     cpuPeriod: int(q.cpuperiod, 'cpuperiod', 0),
     cpuQuota: int(q.cpuquota, 'cpuquota', 0),
     shmSize: int(q.shmsize, 'shmsize', 0),
+    ulimits: ulimits ?? [],
+    cgroupParent: q.cgroupparent ?? '',
     cacheFrom: cacheFrom ?? [],
     platform: q.platform ?? '',
     squash: bool(q.squash),
