@@ -167,5 +167,6 @@ test('sysctls, namespaces modes, ulimits, security-opt, oom score, shm', () => {
   rejects({ OomScoreAdj: 1001 }, 'Invalid value 1001, range for oom score adj is [-1000, 1000]');
   rejects({ ShmSize: -1 }, 'SHM size can not be less than 0');
   rejects({ ExtraHosts: ['nohost'] }, 'bad format for add-host: "nohost"');
-  rejects({ Tmpfs: { run: '' } }, 'invalid mount config for type "tmpfs": invalid mount path: \'run\' mount path must be absolute');
+  rejects({ Tmpfs: { run: '' } }, 'invalid mount path: \'run\' mount path must be absolute');
+  rejects({ Tmpfs: { '/': '' } }, 'invalid specification: destination can\'t be \'/\'');
 });

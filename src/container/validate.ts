@@ -470,10 +470,11 @@ export function verifyContainerSettings(
   if (net === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length > 0) {
     warnings.push('Published ports are discarded when using host network mode');
   }
+  // As the Linux mount parser's ValidateTmpfsMountDestination.
   for (const dest of Object.keys(hostConfig.Tmpfs ?? {})) {
-    if (!dest.startsWith('/')) {
-      throw new InvalidParameter(`invalid mount config for type "tmpfs": invalid mount path: '${dest}' mount path must be absolute`);
-    }
+    const p = dest.replaceAll('\\', '/');
+    if (p.replace(/\/+$/, '') === '' && p !== '') throw new InvalidParameter(`invalid specification: destination can't be '/'`);
+    if (!p.startsWith('/')) throw new InvalidParameter(`invalid mount path: '${p}' mount path must be absolute`);
   }
   validateModes(hostConfig);
   if (hostConfig.CgroupnsMode === 'private' && !host.cgroupNamespaces) {
