@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -346,4 +348,36 @@ test('parser directives, FROM --platform and --platform agree with dockerd', { s
     Dockerfile: 'FROM busybox AS bb\nFROM scratch\nCOPY a /a\nENV A=1\nWORKDIR /x/y\nLABEL l=1\nCOPY --from=bb /bin/busybox /bin/busybox\n',
     a: 'a\n',
   }, [], ['/a', '/x']);
+});
+
+test('remote contexts and ADD of a URL (served on loopback) agree with dockerd', { skip }, async () => {
+  const tarDir = join(dir, 'remote-tar');
+  await mkdir(tarDir, { recursive: true });
+  await writeFile(join(tarDir, 'Dockerfile'), 'FROM busybox\nCOPY p.txt /p.txt\n');
+  await writeFile(join(tarDir, 'p.txt'), 'p\n');
+  assert.equal((await run('tar', ['-czf', join(dir, 'remote.tgz'), '-C', tarDir, '.'])).code, 0);
+  const server = createServer((req, res) => {
+    const headers = { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' };
+    if (req.url === '/Dockerfile') res.writeHead(200, { ...headers, 'Content-Type': 'text/plain' }).end('FROM busybox\nRUN echo remote > /r\n');
+    else if (req.url === '/ctx.tgz') void readFile(join(dir, 'remote.tgz')).then((b) => res.writeHead(200, { ...headers, 'Content-Type': 'application/gzip' }).end(b));
+    else if (req.url === '/files/data.txt') res.writeHead(200, headers).end('data\n');
+    else res.writeHead(404).end('not here');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    for (const url of [`${base}/Dockerfile`, `${base}/ctx.tgz`]) {
+      const out = await both(['build', '--network', 'none', url]);
+      assert.equal(norm(out.berth), norm(out.docker), url);
+    }
+    const ctx = join(dir, 'addurl');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nADD ${base}/files/data.txt /d/\n`);
+    const out = await both(['build', '--network', 'none', '-t', 'addurl:ref', ctx]);
+    assert.equal(norm(out.berth), norm(out.docker));
+    const missing = await Promise.all([on('docker', ['build', `${base}/nothing`]), on('berth', ['build', `${base}/nothing`])]);
+    assert.equal(norm(missing[1].stderr), norm(missing[0].stderr));
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
