@@ -96,6 +96,59 @@ test('docker cp with a container that is not running: its symlinks to /etc stay 
   await ok(['rm', name]);
 });
 
+test('docker cp through volumes and bind mounts: running and stopped, :ro refused, a read-only root still takes a volume', async () => {
+  const bound = join(work, 'bound');
+  const roBound = join(work, 'ro-bound');
+  await mkdir(bound);
+  await mkdir(roBound);
+  await writeFile(join(roBound, 'keep'), 'read only\n');
+  await writeFile(join(work, 'payload'), 'through the mount\n');
+  await ok(['volume', 'create', 'cpvol']);
+  const mounts = ['-v', 'cpvol:/data', '-v', `${bound}:/bind`, '-v', `${roBound}:/robind:ro`];
+  await ok(['run', '-d', '--name', 'cp-mounts', '--network', 'none', ...mounts, 'busybox', 'sleep', '300']);
+
+  // In: the running container sees the file in its volume and its bind mount, and so does the host.
+  await ok(['cp', join(work, 'payload'), 'cp-mounts:/data/in-volume']);
+  await ok(['cp', join(work, 'payload'), 'cp-mounts:/bind/']);
+  assert.equal(await ok(['exec', 'cp-mounts', 'cat', '/data/in-volume']), 'through the mount\n');
+  assert.equal(await ok(['exec', 'cp-mounts', 'cat', '/bind/payload']), 'through the mount\n');
+  assert.equal(await readFile(join(bound, 'payload'), 'utf8'), 'through the mount\n');
+  const ro = await d.docker(['cp', join(work, 'payload'), 'cp-mounts:/robind/']);
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /mounted volume is marked read-only/);
+  assert.equal(await exists(join(roBound, 'payload')), false);
+
+  // Out: a file the container wrote into its volume, the mount point as a directory, its contents.
+  await ok(['exec', 'cp-mounts', 'sh', '-c', 'echo from-inside > /data/written']);
+  const out = join(work, 'out-mounts');
+  await mkdir(out);
+  await ok(['cp', 'cp-mounts:/data/written', join(out, 'w')]);
+  assert.equal(await readFile(join(out, 'w'), 'utf8'), 'from-inside\n');
+  await ok(['cp', 'cp-mounts:/data', out]);
+  assert.deepEqual((await readdir(join(out, 'data'))).sort(), ['in-volume', 'written']);
+  await ok(['cp', 'cp-mounts:/robind/.', join(out, 'ro-contents')]);
+  assert.deepEqual(await readdir(join(out, 'ro-contents')), ['keep']);
+  const missing = await d.docker(['cp', 'cp-mounts:/data/nothing-here', out]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /Could not find the file \/data\/nothing-here in container cp-mounts|No such container:path: cp-mounts:\/data\/nothing-here/);
+
+  // Stopped: the volume is still reachable.
+  await ok(['stop', '-t', '0', 'cp-mounts']);
+  await ok(['cp', join(work, 'payload'), 'cp-mounts:/data/after-stop']);
+  await ok(['cp', 'cp-mounts:/data/after-stop', join(out, 'after-stop')]);
+  assert.equal(await readFile(join(out, 'after-stop'), 'utf8'), 'through the mount\n');
+
+  // A read-only root refuses a copy into itself but not into its volume.
+  await ok(['create', '--name', 'cp-readonly', '--read-only', '--network', 'none', '-v', 'cpvol:/data', 'busybox', 'true']);
+  await ok(['cp', join(work, 'payload'), 'cp-readonly:/data/ro-root']);
+  const refused = await d.docker(['cp', join(work, 'payload'), 'cp-readonly:/tmp/']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /container rootfs is marked read-only/);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/ro-root']), 'through the mount\n');
+  await ok(['rm', '-f', 'cp-mounts', 'cp-readonly']);
+  await ok(['volume', 'rm', 'cpvol']);
+});
+
 test('docker cp with a running container; symlinks resolve inside the container, never on the host', async () => {
   const name = 'cp-running';
   await ok(['run', '-d', '--name', name, '--network', 'none', 'busybox', 'sh', '-c', `${PREPARE} && touch /ready && exec sleep 300`]);

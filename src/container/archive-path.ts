@@ -122,25 +122,36 @@ async function lstatBig(p: string): Promise<Stats> {
 }
 
 /**
+ * How the container sees a path given relative to `root`: `root` is a mount's source seen at
+ * container path `at` (a volume or bind mount), and `path` is the path the client asked for.
+ * Names, messages and link targets are the container's.
+ */
+export interface SeenAs {
+  path: string;
+  at: string;
+}
+
+/**
  * HEAD /containers/{id}/archive: stat of `path` in the container whose root is `root`. A
  * symlink is not followed; its target, resolved in the container, is `linkTarget`.
  * `container` names the container in the 404 message.
  */
-export async function statPath(root: string, path: string, container = ''): Promise<ContainerPathStat> {
+export async function statPath(root: string, path: string, container = '', seen: SeenAs = { path, at: '/' }): Promise<ContainerPathStat> {
   const { resolved, abs } = await resolvePath(root, path);
   let st: Stats;
   try {
     st = await lstatBig(resolved);
   } catch (err) {
-    if (isNotExist(err)) throw notFound(path, container);
+    if (isNotExist(err)) throw notFound(seen.path, container);
     throw err;
   }
   let linkTarget = '';
   if (st.isSymbolicLink()) {
     const host = await resolveInScope(root, abs);
-    linkTarget = posix.join('/', posix.relative(root, host));
+    linkTarget = posix.join(seen.at, posix.relative(root, host));
   }
-  const name = abs === '/' ? '/' : posix.basename(abs.replace(/\/\.?$/, '')) || '/';
+  const shown = absContainerPath(seen.path);
+  const name = shown === '/' ? '/' : posix.basename(shown.replace(/\/\.?$/, '')) || '/';
   return { name, size: st.size, mode: goFileMode(st), mtime: rfc3339Nano(st), linkTarget };
 }
 
@@ -214,14 +225,15 @@ async function addTree(w: TarWriter, hostPath: string, name: string, seen: Map<s
  * contents ("./x"); the last element, if a symlink, is archived as the link unless the path
  * ends in "/", which follows it (in the container's scope).
  */
-export async function archivePath(root: string, path: string, container = ''): Promise<{ stat: ContainerPathStat; tar: Readable }> {
-  const stat = await statPath(root, path, container);
-  const { resolved, abs } = await resolvePath(root, path);
+export async function archivePath(root: string, path: string, container = '', seen: SeenAs = { path, at: '/' }): Promise<{ stat: ContainerPathStat; tar: Readable }> {
+  const stat = await statPath(root, path, container, seen);
+  const { resolved } = await resolvePath(root, path);
   const hostPath = resolved.replace(/\/\.?$/, '') || root;
+  const shown = absContainerPath(seen.path);
   let rebase: string;
-  if (abs.endsWith('/.')) rebase = '.';
-  else if (abs === '/') rebase = '.';
-  else rebase = posix.basename(abs.replace(/\/$/, ''));
+  if (shown.endsWith('/.')) rebase = '.';
+  else if (shown === '/') rebase = '.';
+  else rebase = posix.basename(shown.replace(/\/$/, ''));
   if (!hostPath.startsWith(root)) throw new SystemError('path resolved outside the container root');
   const tar = tarStream(async (w) => {
     await addTree(w, hostPath, rebase, new Map());
@@ -243,32 +255,34 @@ export interface ExtractOptions {
  * whose name leaves the destination, or a hard link pointing out of it, is refused. A gzip (or
  * bzip2/xz/zstd) compressed tar is accepted, as dockerd's Untar accepts it.
  */
-export async function extractToPath(root: string, path: string, input: Readable, opts: ExtractOptions = {}, container = ''): Promise<void> {
+export async function extractToPath(root: string, path: string, input: Readable, opts: ExtractOptions = {}, container = '', seen: SeenAs = { path, at: '/' }): Promise<void> {
   const abs = absContainerPath(path);
   const dest = await resolveInScope(root, abs);
   let st: Stats;
   try {
     st = await fsp.lstat(dest);
   } catch (err) {
-    if (isNotExist(err)) throw notFound(path, container);
+    if (isNotExist(err)) throw notFound(seen.path, container);
     throw err;
   }
   if (!st.isDirectory()) throw new InvalidParameter('extraction point is not a directory');
-  const destC = posix.join('/', posix.relative(root, dest)); // destination as a container path
+  // Entries are checked against the destination relative to `root`; messages name it as the container does.
+  const destC = posix.join('/', posix.relative(root, dest));
+  const shownDest = posix.join(seen.at, destC);
   const dirTimes: Array<[string, Date]> = [];
   for await (const entry of readTar(await decompressStream(input))) {
     const h = entry.header;
     const rel = posix.normalize(h.name).replace(/\/$/, '');
     const inDest = posix.join(destC, rel);
     const r = posix.relative(destC, inDest);
-    if (r === '..' || r.startsWith('../')) throw new SystemError(`"${h.name}" is outside of "${destC}"`);
+    if (r === '..' || r.startsWith('../')) throw new SystemError(`"${h.name}" is outside of "${shownDest}"`);
     if (r === '' && h.type === 'dir') continue; // "." itself
     const [pdir, base] = splitPath(inDest);
     const parent = await resolveInScope(root, pdir);
     await fsp.mkdir(parent, { recursive: true });
     // mkdir created real directories below an in-scope path; check the parent is still in scope
     if (!(parent + '/').startsWith(root.endsWith('/') ? root : root + '/') && parent !== root) {
-      throw new SystemError(`"${h.name}" is outside of "${destC}"`);
+      throw new SystemError(`"${h.name}" is outside of "${shownDest}"`);
     }
     const target = posix.join(parent, base);
     let existing: Stats | undefined;
@@ -279,10 +293,10 @@ export async function extractToPath(root: string, path: string, input: Readable,
     }
     if (existing) {
       if (opts.noOverwriteDirNonDir && existing.isDirectory() && h.type !== 'dir') {
-        throw new SystemError(`cannot overwrite directory "${inDest}" with non-directory "${destC}"`);
+        throw new SystemError(`cannot overwrite directory "${posix.join(seen.at, inDest)}" with non-directory "${shownDest}"`);
       }
       if (opts.noOverwriteDirNonDir && !existing.isDirectory() && h.type === 'dir') {
-        throw new SystemError(`cannot overwrite non-directory "${inDest}" with directory "${destC}"`);
+        throw new SystemError(`cannot overwrite non-directory "${posix.join(seen.at, inDest)}" with directory "${shownDest}"`);
       }
       if (!(existing.isDirectory() && h.type === 'dir')) await fsp.rm(target, { recursive: true, force: true });
     }

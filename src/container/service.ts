@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Log } from '../lib/log.js';
 import { Conflict, Forbidden, InvalidParameter, NotFound, NotImplemented, NotModified, errorMessage } from '../lib/errors.js';
 import type { Runtime, ProcessIO, Exit } from '../runtime/runtime.js';
-import type { ContainerConfig, CreateBody, HostConfig } from '../types/container.js';
+import type { ContainerConfig, CreateBody, HostConfig, MountPoint } from '../types/container.js';
 import type { ImageConfig } from '../types/image.js';
 import { frame } from '../api/stdcopy.js';
 import { newState, type Container } from './container.js';
@@ -26,7 +27,7 @@ import { checkCreateBody, checkHostConfig } from './body.js';
 import { oomKills } from './oom.js';
 import { top, type TopResult } from './top.js';
 import { StatsSampler, emptyCpuStats } from '../stats/index.js';
-import { archivePath, extractToPath, statPath, type ContainerPathStat } from './archive-path.js';
+import { archivePath, extractToPath, statPath, type ContainerPathStat, type SeenAs } from './archive-path.js';
 import { HealthMonitor, probeCommand } from './health.js';
 
 /** What the container service needs from images and layers. */
@@ -728,10 +729,40 @@ export class ContainerService {
     }
   }
 
+  /**
+   * The bind or volume mount a container path lies under (dockerd's HasResource: the mount
+   * point itself or below it), with the host directory behind it; the deepest one wins. Only
+   * mounts with a directory on the host count (a local volume's _data, a bound directory):
+   * tmpfs and file binds live in the container's namespace alone.
+   */
+  async #mountUnder(c: Container, path: string): Promise<{ source: string; dest: string; rw: boolean; inner: string } | undefined> {
+    const p = posix.join('/', path);
+    let best: MountPoint | undefined;
+    for (const m of Object.values(c.MountPoints ?? {})) {
+      if (m.Type !== 'bind' && m.Type !== 'volume') continue;
+      const rel = posix.relative(m.Destination, p);
+      if (rel === '..' || rel.startsWith('../')) continue;
+      if (!best || m.Destination.length > best.Destination.length) best = m;
+    }
+    if (!best?.Source) return undefined;
+    if (!(await stat(best.Source).then((st) => st.isDirectory(), () => false))) return undefined;
+    // The rest of the path below the mount, with the trailing "/" or "/." the client gave.
+    const tail = path.endsWith('/.') ? '/.' : path.endsWith('/') ? '/' : '';
+    const inner = posix.join('/', posix.relative(best.Destination, p)) + (posix.relative(best.Destination, p) ? tail : tail === '/.' ? '.' : '');
+    return { source: best.Source, dest: best.Destination, rw: best.RW, inner };
+  }
+
+  /** Runs `fn` on the directory that holds `path`: a mount's source, or the container's root. */
+  async #onPath<T>(c: Container, path: string, fn: (root: string, inner: string, seen: SeenAs) => Promise<T>): Promise<{ value: T; release: () => void }> {
+    const m = await this.#mountUnder(c, path);
+    if (m) return { value: await fn(m.source, m.inner, { path, at: m.dest }), release: () => {} };
+    return this.#withRoot(c, (root) => fn(root, path, { path, at: '/' }));
+  }
+
   /** HEAD /containers/{id}/archive. */
   async statPath(ref: string, path: string): Promise<ContainerPathStat> {
     const c = this.get(ref);
-    const { value, release } = await this.#withRoot(c, (root) => statPath(root, path, ref));
+    const { value, release } = await this.#onPath(c, path, (root, inner, seen) => statPath(root, inner, ref, seen));
     release();
     return value;
   }
@@ -739,17 +770,19 @@ export class ContainerService {
   /** GET /containers/{id}/archive (`docker cp` out). */
   async archive(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
     const c = this.get(ref);
-    const { value, release } = await this.#withRoot(c, (root) => archivePath(root, path, ref));
+    const { value, release } = await this.#onPath(c, path, (root, inner, seen) => archivePath(root, inner, ref, seen));
     for (const ev of ['end', 'close', 'error']) value.tar.once(ev, release);
     this.#event(c, 'archive-path');
     return value;
   }
 
-  /** PUT /containers/{id}/archive (`docker cp` in). */
+  /** PUT /containers/{id}/archive (`docker cp` in): into a volume even when the root is read-only. */
   async extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     const c = this.get(ref);
-    if (c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
-    const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, opts, ref));
+    const m = await this.#mountUnder(c, path);
+    if (m && !m.rw) throw new Forbidden('mounted volume is marked read-only');
+    if (!m && c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
+    const { release } = await this.#onPath(c, path, (root, inner, seen) => extractToPath(root, inner, input, opts, ref, seen));
     release();
     this.#event(c, 'extract-to-dir');
   }
