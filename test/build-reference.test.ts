@@ -381,3 +381,29 @@ test('remote contexts and ADD of a URL (served on loopback) agree with dockerd',
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('the raw /build stream (messages, aux, errors, statuses) agrees with dockerd', { skip }, async () => {
+  const ctx = join(dir, 'raw');
+  await mkdir(ctx, { recursive: true });
+  await writeFile(join(ctx, 'f'), 'f\n');
+  const tars: Record<string, string> = {
+    ok: 'FROM busybox\nENV A=1\nCOPY f /f\n',
+    parse: 'FROM busybox\nBOGUS x\n',
+    failing: 'FROM busybox\nRUN exit 5\n',
+  };
+  for (const [name, dockerfile] of Object.entries(tars)) {
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    const tar = join(dir, `raw-${name}.tar`);
+    assert.equal((await run('tar', ['-cf', tar, '-C', ctx, '.'])).code, 0);
+    for (const query of ['t=raw:1&networkmode=none', 'q=1&networkmode=none', 'networkmode=none&forcerm=1']) {
+      const get = (sock: string) => run('curl', ['-sS', '--unix-socket', sock, '-w', '\n%{http_code}', '-H', 'Content-Type: application/x-tar',
+        '--data-binary', `@${tar}`, `http://localhost/v1.41/build?${query}`]);
+      const [d, b] = [await get(dockerSock), await get(berth.socket)];
+      assert.equal(norm(b.stdout), norm(d.stdout), `${name} ${query}`);
+    }
+  }
+  for (const e of ['docker', 'berth'] as const) {
+    const ids = (await on(e, ['ps', '-aq'])).stdout.trim();
+    if (ids) await on(e, ['rm', '-f', ...ids.split('\n')]);
+  }
+});

@@ -168,7 +168,11 @@ class Build {
     }));
     const total = df.metaArgs.length + stages.length + stages.reduce((n, s) => n + s.commands.length, 0) + (last ? labelSteps.length : 0);
     let step = 0;
-    const print = (text: string) => this.#out.stream(`Step ${++step}/${total} : ${text}\n`);
+    // As dockerd's printCommand: the step, then its newline in a write of its own.
+    const print = async (text: string) => {
+      await this.#out.stream(`Step ${++step}/${total} : ${text}`);
+      await this.#out.stream('\n');
+    };
     // Parse warnings go out in one write on stderr's stream, red as dockerd's stderr writer.
     if (df.warnings.length) await this.#out.stream(`\x1b[91m${df.warnings.join('\n')}\n\x1b[0m`);
     const metaLex = this.#lex;

@@ -49,18 +49,18 @@ export class BuildService implements RouterBackend {
     const ctx = req.remote
       ? await BuildContext.fromRemote(req.remote, this.#d.tmpDir, req.dockerfile, req.signal)
       : await BuildContext.fromTar(req.context, this.#d.tmpDir);
-    const buffered: string[] = [];
+    // With `q`, everything goes to a buffer (as dockerd's notVerboseBuffer): only a failure shows it.
+    const buffered: BuildMessage[] = [];
+    const send = async (m: BuildMessage) => {
+      if (req.quiet) buffered.push(m);
+      else await emit(m);
+    };
     const out = {
-      stream: async (text: string) => {
-        if (req.quiet) buffered.push(text);
-        else await emit({ stream: text });
-      },
+      stream: (text: string) => send({ stream: text }),
       aux: async (id: string) => {
-        if (req.wantAux) await emit({ aux: { ID: id } });
+        if (req.wantAux) await send({ aux: { ID: id } });
       },
-      message: async (m: Record<string, unknown>) => {
-        if (!req.quiet) await emit(m);
-      },
+      message: (m: Record<string, unknown>) => send(m),
     };
     try {
       const id = await this.#builder.build(ctx, {
@@ -74,7 +74,7 @@ export class BuildService implements RouterBackend {
       if (req.quiet) await emit({ stream: `${id}\n` });
       return id;
     } catch (err) {
-      if (req.quiet && buffered.length) await emit({ stream: buffered.join('') });
+      for (const m of buffered) await emit(m);
       throw err;
     } finally {
       await ctx.close().catch((err: unknown) => this.#d.log.warn({ err }, 'removing a build context failed'));

@@ -26,6 +26,11 @@ function registryConfig(header: string | string[] | undefined): Record<string, R
   }
 }
 
+/** One jsonmessage as Go's streamformatter writes it: HTML characters escaped, CRLF after. */
+export function goJsonLine(m: unknown): string {
+  return JSON.stringify(m).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\r\n';
+}
+
 /** Parses the query of POST /build as dockerd's newImageBuildOptions. */
 export function buildRequest(req: Request, experimental: boolean): BuildRequest {
   const q = req.query;
@@ -92,7 +97,7 @@ export const build = (b: BuildBackend) => async (req: Request) => {
   const first = new Promise<void>((r) => { started = r; });
   const emit = async (m: BuildMessage) => {
     started?.();
-    if (!out.write(JSON.stringify(m) + '\n')) await new Promise<void>((r) => { out.once('drain', r); out.once('close', r); });
+    if (!out.write(goJsonLine(m))) await new Promise<void>((r) => { out.once('drain', r); out.once('close', r); });
   };
   const result = b.build(opts, emit).then(() => null, (err: unknown) => err as Error);
   const early = await Promise.race([first.then(() => undefined), result]);
@@ -101,7 +106,7 @@ export const build = (b: BuildBackend) => async (req: Request) => {
     if (err) {
       const code = (err as { code?: unknown }).code;
       const detail = typeof code === 'number' ? { code, message: err.message } : { message: err.message };
-      out.write(JSON.stringify({ errorDetail: detail, error: err.message }) + '\n');
+      out.write(goJsonLine({ errorDetail: detail, error: err.message }));
     }
     out.end();
   });
