@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { join } from 'node:path';
 import { TestDaemon, ROOT, run } from './harness.js';
@@ -496,6 +497,51 @@ test('-b none: no default bridge network; user-defined networks still work', asy
     assert.equal((await e.docker(['network', 'rm', 'onlynet'])).code, 0);
   } finally {
     leaks.push(...await removeAllAndFindLeaks(e, eSince));
+  }
+  assert.deepEqual(leaks, []);
+});
+
+test('--userland-proxy=false: published ports through iptables alone, loopback and hairpin included', async () => {
+  const e = await TestDaemon.start({ args: [...ARGS, '--userland-proxy=false'] });
+  const eSince = new Date();
+  const leaks: string[] = [];
+  try {
+    const r0 = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), e.socket]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const a = await e.docker(['run', '-d', '--name', 'noproxy', '-p', '127.0.0.1::80', '-p', '80', 'busybox', 'sh', '-c',
+      'mkdir /w; echo via-dnat > /w/index.html; exec httpd -f -p 80 -h /w']);
+    assert.equal(a.code, 0, a.stderr);
+    const bindings = JSON.parse((await e.docker(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'noproxy'])).stdout)['80/tcp'] as Array<{ HostIp: string; HostPort: string }>;
+    const port = Number(bindings.find((b) => b.HostIp === '127.0.0.1')!.HostPort);
+    const open = Number(bindings.find((b) => b.HostIp === '0.0.0.0')!.HostPort);
+    const counted = async () => (await run('iptables', ['-w', '-t', 'nat', '-L', 'OUTPUT', '-v', '-n', '-x'])).stdout.split('\n')
+      .filter((l) => l.includes(`berth:${e.bridge}`) && l.includes(`dpt:${port} `)).reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
+    const before = await counted();
+    let body = '';
+    for (let i = 0; i < 50 && !body.includes('via-dnat'); i++) {
+      body = await new Promise<string>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => sock.end('GET /index.html HTTP/1.0\r\n\r\n'));
+        let out = '';
+        sock.on('data', (c: Buffer) => { out += c; });
+        sock.on('close', () => resolve(out));
+        sock.on('error', () => resolve(''));
+      });
+      if (!body) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(body, /via-dnat/);
+    assert.ok(await counted() > before, 'the connection to 127.0.0.1 went through DNAT');
+    // Another container reaches the published port through the host's address on its bridge.
+    const gw = e.subnet.replace(/0\/24$/, '1');
+    const hp = await e.docker(['run', '--rm', 'busybox', 'sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc ${gw} ${open}`]);
+    assert.match(hp.stdout, /via-dnat/, hp.stderr);
+    assert.equal((await e.docker(['rm', '-f', 'noproxy'])).code, 0);
+    const left = (await run('iptables-save', ['-t', 'nat'])).stdout.split('\n').filter((l) => l.includes(`berth:${e.bridge}`) && l.includes('DNAT'));
+    assert.deepEqual(left, []);
+  } finally {
+    leaks.push(...await removeAllAndFindLeaks(e, eSince));
+    const rules = (await run('iptables-save', [])).stdout.split('\n')
+      .filter((l) => l.includes(`berth:${e.bridge}`) && !(l.includes('MASQUERADE') && l.includes(' -s ')));
+    leaks.push(...rules.map((l) => `iptables rule left: ${l}`));
   }
   assert.deepEqual(leaks, []);
 });

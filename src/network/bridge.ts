@@ -28,6 +28,8 @@ export interface BridgeNet {
   internal: boolean;
   masquerade: boolean;
   icc: boolean;
+  /** `--userland-proxy=false`: loopback traffic is DNATed to containers on this bridge. */
+  hairpin?: boolean;
 }
 
 export async function ensureBridge(n: BridgeNet): Promise<void> {
@@ -40,6 +42,7 @@ export async function ensureBridge(n: BridgeNet): Promise<void> {
   cmds.push(`link set dev ${n.bridge} up`);
   await run('ip', ['-batch', '-'], cmds.join('\n') + '\n');
   await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => {});
+  if (n.hairpin) await writeFile(`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, '1');
 }
 
 export async function deleteBridge(name: string): Promise<void> {
@@ -51,6 +54,9 @@ function rulesOf(n: BridgeNet, others: string[]): Rule[] {
   const out: Rule[] = [];
   if (n.masquerade && !n.internal) {
     out.push({ table: 'nat', chain: 'POSTROUTING', args: ['-s', n.subnet, '!', '-o', n.bridge, ...t, '-j', 'MASQUERADE'] });
+  }
+  if (n.hairpin) {
+    out.push({ table: 'nat', chain: 'POSTROUTING', args: ['-o', n.bridge, '-m', 'addrtype', '--src-type', 'LOCAL', ...t, '-j', 'MASQUERADE'] });
   }
   const drop = (args: string[]) => out.push({ table: 'filter', chain: 'FORWARD', insert: true, args: [...args, ...t, '-j', 'DROP'] });
   if (n.internal) {
@@ -96,11 +102,10 @@ export async function removeRules(bridge: string): Promise<void> {
   await removeWhere('nat', ours);
 }
 
-/** Removes only the filter rules of `bridge`, keeping its MASQUERADE (the default bridge at shutdown). */
-export async function removeFilterRules(bridge: string): Promise<void> {
-  await removeWhere('filter', (args) => {
-    const i = args.indexOf('--comment');
-    return i >= 0 && args[i + 1] === `berth:${bridge}`;
-  });
+/** Removes the rules of `bridge` but its subnet's MASQUERADE (the default bridge at shutdown, as docker0's). */
+export async function removeRulesButMasquerade(bridge: string): Promise<void> {
+  const own = (args: string[]) => { const i = args.indexOf('--comment'); return i >= 0 && args[i + 1] === `berth:${bridge}`; };
+  await removeWhere('filter', own);
+  await removeWhere('nat', (args) => own(args) && !(args[2] === '-s' && args.includes('!') && args.at(-1) === 'MASQUERADE'));
 }
 

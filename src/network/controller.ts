@@ -6,7 +6,7 @@ import type { Container } from '../container/container.js';
 import { Conflict, Forbidden, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic } from '../lib/atomic.js';
 import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../types/container.js';
-import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeFilterRules, removeRules, type BridgeNet } from './bridge.js';
+import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeRules, removeRulesButMasquerade, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
 import { cidrString, configuredPools, contains, defaultPools, macOf, overlaps, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
@@ -243,7 +243,7 @@ export class NetworkController implements Networks {
   #spec(n: Net): BridgeNet {
     const p = n.pool!;
     return { bridge: n.bridge!, subnet: cidrString(p.subnet), gateway: p.gateway, prefix: p.prefix, mtu: n.mtu || undefined,
-      internal: n.internal, masquerade: n.masquerade, icc: n.icc };
+      internal: n.internal, masquerade: n.masquerade, icc: n.icc, hairpin: this.#o.userlandProxy === false && this.#o.iptables };
   }
 
   /** The bridge, its rules and (user-defined networks) its DNS server. */
@@ -251,7 +251,8 @@ export class NetworkController implements Networks {
     await ensureBridge(this.#spec(n));
     if (this.#o.iptables) {
       await applyRules(this.#spec(n), this.#bridges().filter((o) => o !== n).map((o) => o.bridge!));
-      await ensureUserChain();
+      // Every berthd on the host keeps BERTH-USER first; a race with another one is no failure.
+      await ensureUserChain().catch((err: unknown) => this.#o.log?.warn({ err }, 'BERTH-USER chain'));
     }
     if (!n.predefined && !n.dns) {
       n.dns = await DnsServer.listen(n.pool!.gateway, this.#dnsScope(), (err) => this.#o.log?.debug({ err, network: n.name }, 'embedded DNS'))
@@ -698,10 +699,11 @@ export class NetworkController implements Networks {
     await this.#unpublish(c);
     const first = this.#primary(c);
     if (!first) { c.NetworkSettings!.Ports = {}; return; }
-    const { ports, bindings } = await this.#proxies.start(c, first.ip, first.net.options[OPT.hostIp] || this.#o.hostIp || '0.0.0.0');
+    const proxy = this.#o.userlandProxy ?? true;
+    const { ports, bindings } = await this.#proxies.start(c, first.ip, first.net.options[OPT.hostIp] || this.#o.hostIp || '0.0.0.0', proxy || !this.#o.iptables);
     c.NetworkSettings!.Ports = ports;
     if (!this.#o.iptables || first.net.internal) return;
-    const rules = bindings.flatMap((b) => dnatRules(first.net.bridge!, first.ip, b));
+    const rules = bindings.flatMap((b) => dnatRules(first.net.bridge!, first.ip, b, proxy));
     this.#dnat.set(c.ID, rules);
     await addPortRules(rules);
   }
@@ -851,7 +853,7 @@ export class NetworkController implements Networks {
     // Containers kept running (live-restore) keep their rules.
     if (!this.#o.iptables || [...this.#endpoints.values()].some((m) => m.size > 0)) return;
     for (const n of this.#bridges()) {
-      if (n.predefined) await removeFilterRules(n.bridge!);
+      if (n.predefined) await removeRulesButMasquerade(n.bridge!);
       else await removeRules(n.bridge!);
     }
   }

@@ -20,8 +20,12 @@ export async function ensure(r: Rule): Promise<void> {
   await run('iptables', ['-w', '-t', r.table, r.insert ? '-I' : '-A', r.chain, ...(r.insert ? ['1'] : []), ...r.args]);
 }
 
+/** Removes every copy of the rule; another daemon removing it at the same time is no error. */
 export async function remove(r: Rule): Promise<void> {
-  while (await has(r)) await run('iptables', ['-w', '-t', r.table, '-D', r.chain, ...r.args]);
+  for (let tries = 0; tries < 8 && await has(r); tries++) {
+    const gone = await run('iptables', ['-w', '-t', r.table, '-D', r.chain, ...r.args]).then(() => false, async () => !(await has(r)));
+    if (gone) return;
+  }
 }
 
 /** Splits an `iptables -S` line into arguments, honouring its double quotes. */

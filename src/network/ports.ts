@@ -2,16 +2,27 @@ import { ensure, remove, tag, type Rule } from './iptables.js';
 import type { Binding } from './proxy.js';
 
 /**
- * iptables DNAT for published ports, beside the userland proxy: traffic to a local address
- * of the host (not loopback, which the proxy serves) goes straight to the container, from
- * outside (PREROUTING, not from the container's own bridge, as dockerd) and from the host
- * itself (OUTPUT). Rules carry the network's bridge tag and are removed one by one.
+ * iptables DNAT for published ports. With the userland proxy (the default), DNAT takes traffic
+ * to the host's other local addresses straight to the container, from outside (PREROUTING,
+ * not from the container's own bridge, as dockerd) and from the host itself (OUTPUT), and the
+ * proxy answers on loopback and to the container's own network. Without it
+ * (`--userland-proxy=false`), DNAT takes everything, loopback included (the bridge then has
+ * route_localnet and a MASQUERADE for local sources, see bridge.ts), and a hairpin
+ * MASQUERADE lets a container reach its own published port. Rules carry the network's bridge
+ * tag and are removed one by one.
  */
-export function dnatRules(bridge: string, target: string, b: Binding): Rule[] {
-  if (b.hostIp.startsWith('127.')) return [];
+export function dnatRules(bridge: string, target: string, b: Binding, userlandProxy = true): Rule[] {
+  if (userlandProxy && b.hostIp.startsWith('127.')) return [];
   const dst = b.hostIp === '0.0.0.0' ? [] : ['-d', `${b.hostIp}/32`];
   const match = ['-m', 'addrtype', '--dst-type', 'LOCAL', ...dst, '-p', b.proto, '-m', b.proto, '--dport', String(b.hostPort), ...tag(bridge)];
   const jump = ['-j', 'DNAT', '--to-destination', `${target}:${b.port}`];
+  if (!userlandProxy) {
+    return [
+      { table: 'nat', chain: 'PREROUTING', args: [...match, ...jump] },
+      { table: 'nat', chain: 'OUTPUT', args: [...match, ...jump] },
+      { table: 'nat', chain: 'POSTROUTING', args: ['-s', `${target}/32`, '-d', `${target}/32`, '-p', b.proto, '-m', b.proto, '--dport', String(b.port), ...tag(bridge), '-j', 'MASQUERADE'] },
+    ];
+  }
   return [
     { table: 'nat', chain: 'PREROUTING', args: ['!', '-i', bridge, ...match, ...jump] },
     { table: 'nat', chain: 'OUTPUT', args: [...(dst.length ? [] : ['!', '-d', '127.0.0.0/8']), ...match, ...jump] },

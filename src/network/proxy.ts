@@ -67,7 +67,8 @@ export class PortProxies {
   readonly #listeners = new Map<string, Listener[]>();
 
   /** Listens for every published port of `c`; returns NetworkSettings.Ports and the bindings made. */
-  async start(c: Container, ip: string, defaultHostIp = '0.0.0.0'): Promise<{ ports: NetworkSettings['Ports']; bindings: Binding[] }> {
+  /** With `proxy` false the listeners only hold the ports (iptables DNAT carries the traffic). */
+  async start(c: Container, ip: string, defaultHostIp = '0.0.0.0', proxy = true): Promise<{ ports: NetworkSettings['Ports']; bindings: Binding[] }> {
     await this.stop(c.ID);
     const ports: NetworkSettings['Ports'] = {};
     const made: Binding[] = [];
@@ -92,7 +93,7 @@ export class PortProxies {
             : err);
           let hostPort: number;
           if (proto === 'tcp') {
-            const srv = tcpListener(ip, port);
+            const srv = proxy ? tcpListener(ip, port) : createServer((s) => s.destroy());
             await new Promise<void>((resolve, reject) => {
               srv.once('error', (err: NodeJS.ErrnoException) => reject(inUse(err)));
               srv.listen(wanted, hostIp, () => resolve());
@@ -105,7 +106,8 @@ export class PortProxies {
               sock.once('error', (err: NodeJS.ErrnoException) => reject(inUse(err)));
               sock.bind(wanted, hostIp, () => resolve());
             });
-            listeners.push(udpListener(sock, ip, port));
+            if (proxy) listeners.push(udpListener(sock, ip, port));
+            else listeners.push({ close: () => new Promise<void>((r) => sock.close(() => r())) });
             hostPort = sock.address().port;
           }
           made.push({ proto, hostIp, hostPort, port });

@@ -38,6 +38,8 @@ export interface NetworksOptions {
   iptables: boolean;
   ipMasq: boolean;
   icc?: boolean;
+  /** `--userland-proxy`: true (the default) serves published ports on loopback from berthd. */
+  userlandProxy?: boolean;
   /** `--fixed-cidr`: the default bridge hands out addresses from this range only. */
   fixedCidr?: string;
   /** `--ip`: the host address published ports bind to when none is given. */
