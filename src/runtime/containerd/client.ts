@@ -93,7 +93,9 @@ export class ContainerdRuntime implements Runtime {
     const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
     return new Promise<T>((resolve, reject) => {
       fn(req, md, { deadline: timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs }, (err, res) => {
-        if (err) reject(fromGrpc(err, `containerd ${method}`));
+        // A task that cannot be created or started reports containerd's own message, as
+        // dockerd's translateContainerdStartErr does (users grep for "OCI runtime create failed").
+        if (err) reject(fromGrpc(err, service === TASKS && (method === 'Create' || method === 'Start') ? '' : `containerd ${method}`));
         else resolve(res as T);
       });
     });

@@ -11,7 +11,8 @@ const Code = {
 /** Turns a gRPC failure into Berth's error classes, once, at the runtime's edge. */
 export function fromGrpc(err: unknown, what: string): BerthError {
   const e = err as { code?: number; details?: string; message?: string };
-  const msg = `${what}: ${e.details || e.message || String(err)}`;
+  const detail = e.details || e.message || String(err);
+  const msg = what ? `${what}: ${detail}` : detail;
   switch (e.code) {
     case Code.NOT_FOUND: return new NotFound(msg, { cause: err });
     case Code.ALREADY_EXISTS:
