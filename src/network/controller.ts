@@ -681,6 +681,7 @@ export class NetworkController implements Networks {
     await this.#init();
     const ns = c.NetworkSettings;
     const m = this.#mode(c);
+    if (m === 'host' || m === 'none') this.#attachSpecial(m, c);
     if (!ns || m === 'host' || m === 'none' || m.startsWith('container:')) return;
     let i = 0;
     for (const [name, cfg] of Object.entries(ns.Networks)) {
