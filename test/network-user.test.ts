@@ -460,14 +460,16 @@ test('daemon flags: --icc=false and --ip on the default bridge, --default-addres
   assert.deepEqual(leaks, []);
 });
 
-test('--fixed-cidr: the default bridge hands out addresses from the range only', async () => {
+test('--fixed-cidr and --default-gateway on the default bridge', async () => {
   const range = d.subnet.replace(/0\/24$/, '192/26');
   assert.equal(await d.stop(), 0);
-  d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--fixed-cidr', range] });
+  const router = d.subnet.replace(/0\/24$/, '254');
+  d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--fixed-cidr', range, '--default-gateway', router] });
   try {
-    const r = await d.docker(['run', '--rm', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']);
+    const r = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 addr show eth0; ip route']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`inet ${re(d.subnet.replace(/0\/24$/, '192'))}/24`));
+    assert.match(r.stdout, new RegExp(`default via ${re(router)} dev eth0`), '--default-gateway');
     const ins = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0];
     assert.equal(ins.IPAM.Config[0].IPRange, range);
   } finally {

@@ -30,6 +30,8 @@ export interface BridgeNet {
   icc: boolean;
   /** `--userland-proxy=false`: loopback traffic is DNATed to containers on this bridge. */
   hairpin?: boolean;
+  /** Turn on net.ipv4.ip_forward (`--ip-forward`). */
+  ipForward?: boolean;
 }
 
 export async function ensureBridge(n: BridgeNet): Promise<void> {
@@ -41,7 +43,7 @@ export async function ensureBridge(n: BridgeNet): Promise<void> {
   if (n.mtu) cmds.push(`link set dev ${n.bridge} mtu ${n.mtu}`);
   cmds.push(`link set dev ${n.bridge} up`);
   await run('ip', ['-batch', '-'], cmds.join('\n') + '\n');
-  await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => {});
+  if (n.ipForward !== false) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => {});
   if (n.hairpin) await writeFile(`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, '1');
 }
 

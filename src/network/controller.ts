@@ -243,7 +243,7 @@ export class NetworkController implements Networks {
   #spec(n: Net): BridgeNet {
     const p = n.pool!;
     return { bridge: n.bridge!, subnet: cidrString(p.subnet), gateway: p.gateway, prefix: p.prefix, mtu: n.mtu || undefined,
-      internal: n.internal, masquerade: n.masquerade, icc: n.icc, hairpin: this.#o.userlandProxy === false && this.#o.iptables };
+      internal: n.internal, masquerade: n.masquerade, icc: n.icc, ipForward: this.#o.ipForward, hairpin: this.#o.userlandProxy === false && this.#o.iptables };
   }
 
   /** The bridge, its rules and (user-defined networks) its DNS server. */
@@ -568,13 +568,18 @@ export class NetworkController implements Networks {
     const ep: Endpoint = { net: n, ip, mac, id: newId(), ifname, hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] };
     this.#eps(c.ID).set(n.id, ep);
     await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
-      ...(o.gateway ? { gateway: n.pool!.gateway } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}) });
+      ...(o.gateway ? { gateway: this.#routerOf(n) } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}) });
     Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
     if (n.name === 'bridge') {
       Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
     }
     this.#o.event?.('connect', n.id, { container: c.ID, name: n.name, type: n.driver });
     return ep;
+  }
+
+  /** Where a container on `n` routes by default: the gateway, or `--default-gateway` on the default bridge. */
+  #routerOf(n: Net): string {
+    return n.predefined && this.#o.defaultGateway ? this.#o.defaultGateway : n.pool!.gateway;
   }
 
   /** The endpoint that carries the default route: the first on a network that is not internal. */
@@ -600,7 +605,7 @@ export class NetworkController implements Networks {
     const path = this.#netnsPath(c);
     const eps = [...this.#eps(c.ID).values()];
     const gw = eps.find((e) => !e.net.internal);
-    await setDefaultRoute(path, gw?.net.pool!.gateway);
+    await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined);
     const dns = this.#dnsEndpoint(c);
     await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
   }

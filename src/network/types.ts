@@ -38,6 +38,10 @@ export interface NetworksOptions {
   iptables: boolean;
   ipMasq: boolean;
   icc?: boolean;
+  /** `--ip-forward` (default true): berthd turns on net.ipv4.ip_forward. */
+  ipForward?: boolean;
+  /** `--default-gateway`: containers on the default bridge route through this address. */
+  defaultGateway?: string;
   /** `--userland-proxy`: true (the default) serves published ports on loopback from berthd. */
   userlandProxy?: boolean;
   /** `--fixed-cidr`: the default bridge hands out addresses from this range only. */
