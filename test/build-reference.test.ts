@@ -397,7 +397,8 @@ test('the raw /build stream (messages, aux, errors, statuses) agrees with docker
     await writeFile(join(ctx, 'Dockerfile'), dockerfile);
     const tar = join(dir, `raw-${name}.tar`);
     assert.equal((await run('tar', ['-cf', tar, '-C', ctx, '.'])).code, 0);
-    for (const query of ['t=raw:1&networkmode=none', 'q=1&networkmode=none', 'networkmode=none&forcerm=1']) {
+    for (const query of ['t=raw:1&networkmode=none', 'q=1&networkmode=none', 'networkmode=none&forcerm=1', 't=Bad:tag', 't=a@sha256:' + '0'.repeat(64),
+      'target=nothere']) {
       const get = (sock: string) => run('curl', ['-sS', '--unix-socket', sock, '-w', '\n%{http_code}', '-H', 'Content-Type: application/x-tar',
         '--data-binary', `@${tar}`, `http://localhost/v1.41/build?${query}`]);
       const [d, b] = [await get(dockerSock), await get(berth.socket)];

@@ -4,7 +4,7 @@
  */
 import type { Log } from '../lib/log.js';
 import { parseNormalizedNamed } from '../image/reference/reference.js';
-import { InvalidParameter } from '../lib/errors.js';
+import { SystemError } from '../lib/errors.js';
 import type { BuildBackend as RouterBackend, BuildMessage, BuildRequest } from '../api/routers/build/backend.js';
 import type { BuildBackend } from './backend.js';
 import { BuildContext } from './context.js';
@@ -36,15 +36,16 @@ export class BuildService implements RouterBackend {
   }
 
   async build(req: BuildRequest, emit: (m: BuildMessage) => Promise<void>): Promise<string> {
-    // Tags are checked before anything runs, as dockerd's sanitizeRepoAndTags.
+    // Tags are checked before anything runs, as dockerd's NewTagger; like dockerd, a bad tag
+    // is a plain error there (a 500), not an invalid parameter.
     for (const t of req.tags) {
+      let ref;
       try {
-        const ref = parseNormalizedNamed(t);
-        if (ref.digest) throw new InvalidParameter('build tag cannot contain a digest');
+        ref = parseNormalizedNamed(t);
       } catch (err) {
-        if (err instanceof InvalidParameter && err.message === 'build tag cannot contain a digest') throw err;
-        throw new InvalidParameter(`invalid reference format: ${t}`, { cause: err });
+        throw new SystemError((err as Error).message, { cause: err });
       }
+      if (ref.digest) throw new SystemError('build tag cannot contain a digest');
     }
     const ctx = req.remote
       ? await BuildContext.fromRemote(req.remote, this.#d.tmpDir, req.dockerfile, req.signal)
