@@ -33,7 +33,6 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
 export interface BuildOptions {
   dockerfile: string;
   tags: string[];
-  quiet: boolean;
   noCache: boolean;
   rm: boolean;
   forceRm: boolean;

@@ -65,7 +65,7 @@ export class BuildService implements RouterBackend {
     };
     try {
       const id = await this.#builder.build(ctx, {
-        dockerfile: req.dockerfile, tags: req.tags, quiet: req.quiet, noCache: req.noCache, rm: req.rm,
+        dockerfile: req.dockerfile, tags: req.tags, noCache: req.noCache, rm: req.rm,
         forceRm: req.forceRm, buildArgs: req.buildArgs, labels: req.labels, target: req.target,
         networkMode: req.networkMode, extraHosts: req.extraHosts, memory: req.memory, memorySwap: req.memorySwap,
         cpuShares: req.cpuShares, cpusetCpus: req.cpusetCpus, cpusetMems: req.cpusetMems, cpuPeriod: req.cpuPeriod,
