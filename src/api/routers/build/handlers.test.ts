@@ -35,6 +35,7 @@ test('the query as dockerd reads it: several t, rm true by default, JSON buildar
   assert.equal(r.memory, 1048576);
   assert.equal(buildRequest(req('rm=0'), false).rm, false);
   assert.throws(() => buildRequest(req('squash=1'), false), /squash is only supported with experimental mode/);
+  assert.throws(() => buildRequest(req('squash=1'), true), /squash is not supported by this daemon's builder yet/);
   assert.throws(() => buildRequest(req('version=3'), false), /invalid version "3"/);
   assert.equal(buildRequest(req('rm=0&forcerm=1'), false).rm, true);
   assert.throws(() => buildRequest(req('buildargs=%7Bbad'), false), (e: Error) => e instanceof InvalidParameter && e.message.startsWith('error reading build args: '));

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { Request } from '../../request.js';
 import { bool, int } from '../../request.js';
 import { StreamReply } from '../../reply.js';
-import { InvalidParameter } from '../../../lib/errors.js';
+import { InvalidParameter, NotImplemented } from '../../../lib/errors.js';
 import type { BuildBackend, BuildMessage, BuildRequest } from './backend.js';
 
 function json<T>(value: string | undefined, what: string, dflt: T): T {
@@ -49,6 +49,8 @@ export function buildRequest(req: Request, experimental: boolean): BuildRequest 
   if (version !== '' && version !== '1' && version !== '2') throw new InvalidParameter(`invalid version "${version}"`);
   if (version === '2') throw new InvalidParameter('BuildKit is not supported by this daemon: use the classic builder (version=1)');
   if (bool(q.squash) && !experimental) throw new InvalidParameter('squash is only supported with experimental mode');
+  // With experimental on, dockerd squashes; this builder cannot yet, and says so rather than ignore it.
+  if (bool(q.squash)) throw new NotImplemented('squash is not supported by this daemon\'s builder yet');
   const extraHosts = req.searchParams.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean);
   return {
     context: req.body,
