@@ -6,7 +6,7 @@ import type { Container } from '../container/container.js';
 import { Conflict, Forbidden, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic } from '../lib/atomic.js';
 import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../types/container.js';
-import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeRules, removeRulesButMasquerade, type BridgeNet } from './bridge.js';
+import { applyRules, deleteBridge, ensureBridge, dropUserChainIfUnused, ensureUserChain, removeRules, removeRulesButMasquerade, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
 import { cidrString, configuredPools, contains, defaultPools, macOf, overlaps, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
@@ -862,6 +862,7 @@ export class NetworkController implements Networks {
       if (n.predefined) await removeRulesButMasquerade(n.bridge!);
       else await removeRules(n.bridge!);
     }
+    await dropUserChainIfUnused().catch((err: unknown) => this.#o.log?.warn({ err }, 'BERTH-USER chain'));
   }
 }
 
