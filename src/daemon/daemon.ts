@@ -52,11 +52,12 @@ export class Daemon {
   readonly #images: Images;
   readonly #containers: ContainerService;
   readonly #networks: Networks;
+  readonly #volumes: Volumes;
   #server?: ApiServer;
 
   private constructor(parts: {
     config: Config; log: Log; locks: PidFile[]; supervisor: Supervisor | undefined; runtime: Runtime; events: Events;
-    images: Images; containers: ContainerService; networks: Networks;
+    images: Images; containers: ContainerService; networks: Networks; volumes: Volumes;
   }) {
     this.config = parts.config;
     this.#log = parts.log;
@@ -67,6 +68,7 @@ export class Daemon {
     this.#images = parts.images;
     this.#containers = parts.containers;
     this.#networks = parts.networks;
+    this.#volumes = parts.volumes;
   }
 
   get supervisor(): Supervisor | undefined { return this.#supervisor; }
@@ -218,7 +220,7 @@ export class Daemon {
       const restored = await cs.restore({ liveRestore: config.liveRestore });
       await images.driver.dropFound?.();
       if (restored.restarted + restored.removed + restored.adopted > 0) log.info(restored, 'containers restored');
-      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs, networks });
+      const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs, networks, volumes });
       const runtimes = runtimesOf(config, binaries);
       const system = new SystemService({
         config, engineId, components: () => (components ??= readComponents()),
@@ -364,6 +366,9 @@ export class Daemon {
     if (!clean) this.#log.error({ timeoutSeconds: timeout }, 'Force shutdown daemon');
     const keep = live ? this.#containers.runningIds() : [];
     await this.#networks.close().catch((err: unknown) => this.#log.warn({ err }, 'network shutdown'));
+    // Volumes the local driver mounted (tmpfs, bind-style options) go with the containers;
+    // with live-restore keeping some running, theirs stay.
+    if (keep.length === 0) this.#volumes.close();
     await this.#images.close(keep);
     this.#runtime.close();
     // With live-restore and containers running, containerd (and their shims) stay up.
