@@ -167,6 +167,16 @@ test('--link gives the linking container ALIAS_PORT_..., ALIAS_NAME and ALIAS_EN
   }
   assert.ok(!env.some((v) => v.startsWith('DB_ENV_PATH=')), r.stdout);
   await d.docker(['rm', '-f', 'pgsrv']);
+  const missing = await d.docker(['run', '--rm', '--link', 'nosuchctr:x', 'busybox', 'true']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /could not get container for nosuchctr/);
+  assert.doesNotMatch(missing.stderr, /Unable to find image/);
+  const h = await d.docker(['run', '-d', '--name', 'hostnet', '--network', 'host', 'busybox', 'sleep', '30']);
+  assert.equal(h.code, 0, h.stderr);
+  const toHost = await d.docker(['run', '--rm', '--link', 'hostnet:h', 'busybox', 'true']);
+  assert.notEqual(toHost.code, 0);
+  assert.match(toHost.stderr, /conflicting options: host type networking can't be used with links/);
+  await d.docker(['rm', '-f', 'hostnet']);
 });
 
 test('--network container:<id> shares the namespace; MacAddress from the create body', async () => {

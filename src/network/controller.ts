@@ -77,6 +77,7 @@ const OPT = {
 } as const;
 
 const PREDEFINED = ['bridge', 'host', 'none'];
+const HOST_LINKS = 'conflicting options: host type networking can\'t be used with links. This would result in undefined behavior';
 const bare = (name: string) => name.replace(/^\//, '');
 const newId = () => randomBytes(32).toString('hex');
 
@@ -467,6 +468,16 @@ export class NetworkController implements Networks {
       if (other.ID === c.ID) throw new InvalidParameter('cannot join own network');
       c.NetworkSettings = ns;
       return [];
+    }
+    for (const l of c.HostConfig.Links ?? []) {
+      const target = bare(l.split(':')[0] ?? '');
+      if (m === 'host') throw new InvalidParameter(HOST_LINKS);
+      let child: Container;
+      try { child = this.#o.lookup(target); } catch (err) {
+        if (err instanceof NotFound) throw new InvalidParameter(`could not get container for ${target}: ${err.message}`);
+        throw err;
+      }
+      if (child.HostConfig.NetworkMode === 'host') throw new InvalidParameter(HOST_LINKS);
     }
     const given = networking?.EndpointsConfig ?? {};
     const keys = Object.keys(given);
