@@ -405,6 +405,19 @@ test('the raw /build stream (messages, aux, errors, statuses) agrees with docker
       assert.equal(norm(b.stdout), norm(d.stdout), `${name} ${query}`);
     }
   }
+  // A context without its Dockerfile, and a Dockerfile named in lower case.
+  const bare = join(dir, 'raw-bare');
+  await mkdir(bare, { recursive: true });
+  await writeFile(join(bare, 'f'), 'f\n');
+  assert.equal((await run('tar', ['-cf', join(dir, 'raw-bare.tar'), '-C', bare, '.'])).code, 0);
+  await writeFile(join(bare, 'dockerfile'), 'FROM busybox\nENV LOWER=1\n');
+  assert.equal((await run('tar', ['-cf', join(dir, 'raw-lower.tar'), '-C', bare, '.'])).code, 0);
+  for (const [tar, query] of [['raw-bare.tar', ''], ['raw-bare.tar', 'dockerfile=sub/Other'], ['raw-lower.tar', 'networkmode=none']]) {
+    const get = (sock: string) => run('curl', ['-sS', '--unix-socket', sock, '-w', '\n%{http_code}', '-H', 'Content-Type: application/x-tar',
+      '--data-binary', `@${join(dir, tar!)}`, `http://localhost/v1.41/build?${query}`]);
+    const [d, b] = [await get(dockerSock), await get(berth.socket)];
+    assert.equal(norm(b.stdout), norm(d.stdout), `${tar} ${query}`);
+  }
   for (const e of ['docker', 'berth'] as const) {
     const ids = (await on(e, ['ps', '-aq'])).stdout.trim();
     if (ids) await on(e, ['rm', '-f', ...ids.split('\n')]);

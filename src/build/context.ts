@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extractToPath, resolveInScope } from '../container/archive-path.js';
-import { InvalidParameter, NotFound } from '../lib/errors.js';
+import { InvalidParameter, SystemError } from '../lib/errors.js';
 import { buildFilesToRemove, readDockerignore } from './dockerignore.js';
 import { detectCompression } from '../archive/compression.js';
 
@@ -104,7 +104,8 @@ export class BuildContext {
   async #read(name: string): Promise<Buffer> {
     const path = await resolveInScope(this.root, name);
     const st = await lstat(path).catch(() => undefined);
-    if (!st || !st.isFile()) throw new NotFound(`Cannot locate specified Dockerfile: ${name}`);
+    // A plain error in dockerd too (a 500), not a not-found.
+    if (!st || !st.isFile()) throw new SystemError(`Cannot locate specified Dockerfile: ${name}`);
     return readFile(path);
   }
 
