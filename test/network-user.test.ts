@@ -398,6 +398,18 @@ test('user networks and their address allocations survive a daemon restart', asy
   await ok(['network', 'rm', 'keepnet', 'laternet']);
 });
 
+test('after berthd is killed, the next start removes the DNAT rules of the containers it finds dead', async () => {
+  await ok(['run', '-d', '--name', 'killed', '-p', '80', 'busybox', 'sleep', '300']);
+  const ip = (await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'killed'])).trim();
+  const dnat = async () => (await run('iptables-save', ['-t', 'nat'])).stdout.split('\n').filter((l) => l.includes(`--to-destination ${ip}:`));
+  assert.ok((await dnat()).length > 0);
+  await d.stop('SIGKILL');
+  d = await TestDaemon.start({ dir: d.dir, args: ARGS });
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'killed'])).trim(), 'false');
+  assert.deepEqual(await dnat(), []);
+  await ok(['rm', '-f', 'killed']);
+});
+
 test('--live-restore: a running container keeps its endpoint and address across a restart; DNS knows it', async () => {
   assert.equal(await d.stop(), 0);
   d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--live-restore'] });

@@ -15,9 +15,9 @@ import { run } from './run.js';
  * Every rule carries `berth:<bridge>` (see iptables.ts).
  *
  * BERTH-USER is the user's chain, as dockerd's DOCKER-USER: FORWARD jumps to it first, Berth
- * creates it with a RETURN and never flushes it, so rules put there stay in front of Berth's
- * own. At shutdown an untouched one (a lone RETURN) goes, so a host without Berth running
- * keeps nothing of it; one with the user's rules stays.
+ * creates it with a RETURN and never flushes or removes it, so rules put there stay in front of
+ * Berth's own. It is the host's, shared by every berthd on it: removing it at one daemon's
+ * shutdown would pull it from under the others.
  */
 export const USER_CHAIN = 'BERTH-USER';
 export interface BridgeNet {
@@ -91,15 +91,6 @@ export async function ensureUserChain(): Promise<void> {
   if (first === `-A FORWARD -j ${USER_CHAIN}`) return;
   await remove({ table: 'filter', chain: 'FORWARD', args: ['-j', USER_CHAIN] });
   await run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', USER_CHAIN]);
-}
-
-/** Removes BERTH-USER and FORWARD's jump to it when the chain holds nothing but its RETURN. */
-export async function dropUserChainIfUnused(): Promise<void> {
-  const rules = (await run('iptables', ['-w', '-S', USER_CHAIN]).catch(() => '')).split('\n').filter((l) => l.startsWith('-A '));
-  if (rules.length !== 1 || rules[0] !== `-A ${USER_CHAIN} -j RETURN`) return;
-  await remove({ table: 'filter', chain: 'FORWARD', args: ['-j', USER_CHAIN] });
-  await run('iptables', ['-w', '-F', USER_CHAIN]).catch(() => {});
-  await run('iptables', ['-w', '-X', USER_CHAIN]).catch(() => {});
 }
 
 /** Removes the rules of `bridge` and every Berth rule that names it (isolation added by others). */

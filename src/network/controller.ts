@@ -6,14 +6,14 @@ import type { Container } from '../container/container.js';
 import { Conflict, Forbidden, InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic } from '../lib/atomic.js';
 import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../types/container.js';
-import { applyRules, deleteBridge, ensureBridge, dropUserChainIfUnused, ensureUserChain, removeRules, removeRulesButMasquerade, type BridgeNet } from './bridge.js';
+import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeRules, removeRulesButMasquerade, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
 import { cidrString, configuredPools, contains, defaultPools, macOf, overlaps, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
 import { PortProxies } from './proxy.js';
 import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
-import type { Rule } from './iptables.js';
+import { removeWhere, type Rule } from './iptables.js';
 import { run } from './run.js';
 import { addInterface, createNetns, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
 import type { NetworkCreate, NetworkResource, Networks, NetworksOptions } from './types.js';
@@ -729,7 +729,18 @@ export class NetworkController implements Networks {
     await this.#proxies.stop(c.ID);
     const rules = this.#dnat.get(c.ID);
     this.#dnat.delete(c.ID);
-    if (rules) await removePortRules(rules);
+    if (rules) { await removePortRules(rules); return; }
+    // A daemon that was killed forgot the rules of what it published: find them by address.
+    const published = Object.keys(c.HostConfig.PortBindings ?? {}).length > 0 || !!c.HostConfig.PublishAllPorts;
+    const ips = Object.values(c.NetworkSettings?.Networks ?? {}).map((e) => e.IPAddress).filter((ip): ip is string => !!ip);
+    if (!this.#o.iptables || !published || !ips.length) return;
+    const bridges = this.#bridges().map((n) => `berth:${n.bridge}`);
+    await removeWhere('nat', (args) => {
+      const i = args.indexOf('--comment');
+      if (i < 0 || !bridges.includes(args[i + 1]!)) return false;
+      const to = args[args.indexOf('--to-destination') + 1] ?? '';
+      return ips.some((ip) => to.startsWith(`${ip}:`) || (args.includes(`${ip}/32`) && args.at(-1) === 'MASQUERADE'));
+    });
   }
 
   view(c: Container): NetworkSettings { return c.NetworkSettings ?? emptyNetworkSettings(); }
@@ -873,7 +884,6 @@ export class NetworkController implements Networks {
       if (n.predefined) await removeRulesButMasquerade(n.bridge!);
       else await removeRules(n.bridge!);
     }
-    await dropUserChainIfUnused().catch((err: unknown) => this.#o.log?.warn({ err }, 'BERTH-USER chain'));
   }
 }
 
