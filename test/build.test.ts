@@ -313,3 +313,18 @@ test('a Dockerfile from stdin, with no context and with -f - over a context', as
   await ok(['build', '-f', '-', '-t', 'stdin:2', ctx], 'FROM busybox\nCOPY data.txt /\nCMD ["cat", "/data.txt"]\n');
   assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:2']), 'from the context\n');
 });
+
+test('a gzip-compressed context (--compress) and a bzip2/xz one over the API', async () => {
+  const ctx = await context('compress', { 'c.txt': 'compressed\n', Dockerfile: 'FROM busybox\nCOPY c.txt /c.txt\nCMD ["cat", "/c.txt"]\n' });
+  await ok(['build', '--compress', '-t', 'compress:1', ctx]);
+  assert.equal(await ok(['run', '--rm', '--network', 'none', 'compress:1']), 'compressed\n');
+  for (const tool of ['bzip2', 'xz']) {
+    const tar = join(work, `ctx.tar.${tool}`);
+    assert.equal((await run('tar', ['-c', `--use-compress-program=${tool}`, '-f', tar, '-C', ctx, '.'])).code, 0);
+    const r = await run('curl', ['-sS', '--unix-socket', d.socket, '-H', 'Content-Type: application/x-tar', '--data-binary', `@${tar}`,
+      `http://localhost/v1.41/build?t=compress:${tool}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Successfully tagged compress:/);
+    assert.equal(await ok(['run', '--rm', '--network', 'none', `compress:${tool}`]), 'compressed\n');
+  }
+});
