@@ -277,6 +277,12 @@ test('connect and disconnect a running container, with --alias and --ip; a stopp
   const r = await d.docker(['run', '--rm', '--network', 'cnb', 'busybox', 'sh', '-c', 'ping -c 1 -W 5 extra >/dev/null && echo alias-ok; ping -c 1 -W 5 mover >/dev/null && echo name-ok']);
   assert.match(r.stdout, /alias-ok/);
   assert.match(r.stdout, /name-ok/);
+  // A link given at connect is a name for the linking container only.
+  await ok(['run', '-d', '--name', 'linker', '--network', 'cna', 'busybox', 'sleep', '300']);
+  await ok(['network', 'connect', '--link', 'mover:moverlink', 'cnb', 'linker']);
+  const viaLink = await d.docker(['exec', 'linker', 'sh', '-c', 'ping -c 1 -W 5 moverlink >/dev/null && echo link-ok']);
+  assert.match(viaLink.stdout, /link-ok/, viaLink.stderr);
+  await ok(['rm', '-f', 'linker']);
   const again = await d.docker(['network', 'connect', 'cnb', 'mover']);
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /endpoint with name mover already exists in network cnb/);

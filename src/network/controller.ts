@@ -892,8 +892,9 @@ export class NetworkController implements Networks {
 function linkTarget(lookup: (ref: string) => Container, asker: string, alias: string): string | undefined {
   let c: Container;
   try { c = lookup(asker); } catch { return undefined; }
-  for (const l of c.HostConfig.Links ?? []) {
-    // "/other:/me/alias", as dockerd stores them
+  const endpointLinks = Object.values(c.NetworkSettings?.Networks ?? {}).flatMap((e) => e.Links ?? []);
+  for (const l of [...(c.HostConfig.Links ?? []), ...endpointLinks]) {
+    // "/other:/me/alias" as dockerd stores them, or "other:alias" as given
     const [target = '', path = ''] = l.split(':');
     if (path.split('/').pop()!.toLowerCase() !== alias) continue;
     try { return lookup(target.replace(/^\//, '')).ID; } catch { return undefined; }
