@@ -13,7 +13,7 @@ import type { ContainerStore } from './store.js';
 import { generateName, VALID_NAME } from './names.js';
 import { mergeConfig } from './merge.js';
 import { signalNumber } from './signals.js';
-import type { LogSink, LogSource, LogWriter, MountProvider, NetworkProvider, SpecBuilder } from './ports.js';
+import type { LogItem, LogSink, LogSource, LogWriter, MountProvider, NetworkProvider, SpecBuilder } from './ports.js';
 import type { Filters } from '../api/filters.js';
 import { inspectView, summaryView } from './view.js';
 import { parseTimestamp } from '../events/index.js';
@@ -1028,14 +1028,26 @@ export class ContainerService {
     const out = new PassThrough();
     // One write per line would be a write per ~80 bytes: lines are gathered into ~64 KB
     // writes, and whatever is gathered goes out as soon as the reader waits (follow).
-    let batch: Buffer[] = [];
+    // Without a TTY each line becomes a stdcopy frame, written straight into the batch's buffer.
+    const header = c.Config.Tty ? 0 : 8;
+    let batch: LogItem[] = [];
     let size = 0;
     let timer: NodeJS.Immediate | undefined;
     const flush = () => {
       if (timer) clearImmediate(timer);
       timer = undefined;
       if (size === 0) return true;
-      const ok = out.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size));
+      const buf = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (const item of batch) {
+        if (header) {
+          buf.writeUInt32BE(item.stream === 'stdout' ? 0x0100_0000 : 0x0200_0000, at);
+          buf.writeUInt32BE(item.line.length, at + 4);
+          at += header;
+        }
+        at += item.line.copy(buf, at);
+      }
+      const ok = out.write(buf);
       batch = [];
       size = 0;
       return ok;
@@ -1044,9 +1056,8 @@ export class ContainerService {
       try {
         for await (const items of this.#d.logs.read(c, { ...opts, alive: () => this.#d.store.find(c.ID)?.State.Running ?? false })) {
           for (const item of items) {
-            const chunk = c.Config.Tty ? item.line : frame(item.stream === 'stdout' ? 1 : 2, item.line);
-            batch.push(chunk);
-            size += chunk.length;
+            batch.push(item);
+            size += header + item.line.length;
           }
           if (size < 64 * 1024) {
             timer ??= setImmediate(flush);
