@@ -531,16 +531,19 @@ export class NetworkController implements Networks {
     }
     const hostname = c.Config.Hostname || c.ID.slice(0, 12);
     await writeFile(c.HostnamePath, `${hostname}\n`);
+    if (m === 'none') {
+      // Nothing can join a private namespace later (connect refuses `none`): runc makes it
+      // with the task and brings its loopback up, which spares a process spawned per start.
+      Object.assign(ns, { SandboxID: newId(), SandboxKey: '' });
+      await writeFile(c.HostsPath, hostsFile(c.HostConfig.ExtraHosts ?? [], [], []));
+      await writeFile(c.ResolvConfPath, this.#resolvConf(c, false));
+      this.#attachSpecial('none', c);
+      return {};
+    }
     const path = this.#netnsPath(c);
     await this.#teardownEndpoints(c, false);
     await createNetns(path);
     Object.assign(ns, { SandboxID: newId(), SandboxKey: path });
-    if (m === 'none') {
-      await writeFile(c.HostsPath, hostsFile(c.HostConfig.ExtraHosts ?? [], [], []));
-      await writeFile(c.ResolvConfPath, this.#resolvConf(c, false));
-      this.#attachSpecial('none', c);
-      return { netnsPath: path };
-    }
     let env: string[] = [];
     try {
       let i = 0;

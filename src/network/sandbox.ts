@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { native } from '../lib/native.js';
 import { run } from './run.js';
@@ -66,6 +66,8 @@ export async function addInterface(netns: string, i: Interface): Promise<void> {
 }
 
 export async function removeInterface(hostVeth: string): Promise<void> {
+  // Most sweeps find nothing: looking costs a stat, `ip` a process.
+  if (!(await access(`/sys/class/net/${hostVeth}`).then(() => true, () => false))) return;
   await run('ip', ['link', 'del', hostVeth]).catch(() => {});
 }
 
