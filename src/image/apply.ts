@@ -148,6 +148,8 @@ async function applyEntry(
     case 'symlink':
       await removeExisting(path, false);
       await symlink(h.linkname, path);
+      // As dockerd's directory.Size counts it: the lstat size, the length of the target.
+      size = Buffer.byteLength(h.linkname);
       break;
     case 'link': {
       const target = cleanName(h.linkname);
