@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { rawRequest, run, alive, type Result, type TestDaemon } from './harness.js';
+import { run, type Result, type TestDaemon } from './harness.js';
+import { ReferenceDockerd, skipReason } from './reference-dockerd.js';
 import { removeAllAndFindLeaks, startWithBusybox } from './container-fixture.js';
 import { buildBusybox, dockerArchive } from '../src/image/builtin/busybox.js';
 
@@ -17,34 +17,20 @@ import { buildBusybox, dockerArchive } from '../src/image/builtin/busybox.js';
  * classic builder and by berthd, compared in their output, image configs, history and file
  * trees. Needs Debian's docker.io; skipped with a message when dockerd is absent.
  */
-const dockerdPath = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
-const skip = !dockerdPath ? 'dockerd (Debian docker.io) is not installed; install it to compare builds with the reference'
-  : existsSync('/run/containerd/containerd.sock') ? 'a system containerd runs at /run/containerd: dockerd would use it, not its own'
-  : false;
+const skip = skipReason('compare builds with the reference');
 
 let dir: string;
 let berth: TestDaemon;
-let dockerd: ChildProcess | undefined;
+let dockerd: ReferenceDockerd | undefined;
 let dockerSock: string;
 const started = new Date();
 
 before(async () => {
   if (skip) return;
   dir = await mkdtemp(join(tmpdir(), 'bt-buildref-'));
-  dockerSock = join(dir, 'docker.sock');
   await writeFile(join(dir, 'daemon.json'), '{}');
-  dockerd = spawn(dockerdPath!, ['--data-root', join(dir, 'docker-data'), '--exec-root', join(dir, 'docker-exec'),
-    '-H', `unix://${dockerSock}`, '--pidfile', join(dir, 'docker.pid'), '--config-file', join(dir, 'daemon.json'),
-    '--bridge=none', '--iptables=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  dockerd.stderr!.on('data', (c: Buffer) => { log += c; });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await rawRequest(dockerSock, 'GET', '/_ping').then((r) => r.status === 200, () => false);
-    if (ok) break;
-    if (Date.now() > deadline || dockerd.exitCode !== null) throw new Error(`dockerd did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  dockerd = await ReferenceDockerd.start(dir);
+  dockerSock = dockerd.socket;
   const bb = await buildBusybox();
   const path = join(dir, 'bb.tar');
   await pipeline(dockerArchive(bb, ['busybox:latest']), createWriteStream(path));
@@ -55,18 +41,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   const leaks = berth ? await removeAllAndFindLeaks(berth, started) : [];
-  if (dockerd && dockerd.exitCode === null) {
-    const containerd = Number((await readFile(join(dir, 'docker-exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => '')).trim());
-    dockerd.kill('SIGTERM');
-    await new Promise((r) => dockerd!.once('exit', r));
-    for (let i = 0; i < 100 && containerd && alive(containerd); i++) await new Promise((r) => setTimeout(r, 50));
-    if (containerd && alive(containerd)) leaks.push(`dockerd's containerd ${containerd} still running`);
-  }
-  // dockerd makes its data root a mount of its own; should one outlive it, it must not keep the
-  // directory (and the test's files) around.
-  const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(`${dir}/`)).sort().reverse();
-  for (const m of mounts) await run('umount', [m]);
+  if (dockerd) leaks.push(...await dockerd.stop());
   await rm(dir, { recursive: true, force: true });
   assert.deepEqual(leaks, []);
 });
@@ -171,11 +146,9 @@ async function compare(name: string, files: Record<string, string>, args: string
   assert.equal(norm(out.berth), norm(out.docker), `${name}: build output`);
   const [di, bi] = [JSON.parse((await both(['image', 'inspect', tag])).docker)[0], JSON.parse((await both(['image', 'inspect', tag])).berth)[0]];
   const view = (i: any) => norm(JSON.stringify({
-    Config: i.Config, ContainerConfig: { ...i.ContainerConfig, Hostname: '' }, Author: i.Author, Layers: i.RootFS.Layers.length,
+    Config: i.Config, ContainerConfig: { ...i.ContainerConfig, Hostname: '' }, Author: i.Author, Layers: i.RootFS.Layers.length, Size: i.Size,
   }, null, 1));
   assert.equal(view(bi), view(di), `${name}: config`);
-  // Sizes are left out: the layer store counts a symlink as 0 bytes where dockerd's
-  // directory.Size counts its target's length (src/image/apply.ts, reported separately).
   const history = await both(['history', '--no-trunc', '--format', '{{.CreatedBy}}', tag]);
   assert.equal(norm(history.berth), norm(history.docker), `${name}: history`);
   if (paths.length) {

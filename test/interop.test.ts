@@ -1,12 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { TestDaemon, run, rawRequest, alive } from './harness.js';
+import { TestDaemon, run } from './harness.js';
+import { ReferenceDockerd, skipReason } from './reference-dockerd.js';
 import { buildBusybox, dockerArchive } from '../src/image/builtin/busybox.js';
 import { archive, image, layerTar } from './image-fixtures.js';
 
@@ -14,51 +14,29 @@ import { archive, image, layerTar } from './image-fixtures.js';
  * Images move between Berth and the reference dockerd losslessly, both ways. Needs Debian's
  * docker.io (the bench installs it); skipped with a message when dockerd is absent.
  */
-const dockerdPath = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
-const skip = !dockerdPath ? 'dockerd (Debian docker.io) is not installed; install it to run the interop test'
-  : existsSync('/run/containerd/containerd.sock') ? 'a system containerd runs at /run/containerd: dockerd would use it, not its own'
-  : false;
+const skip = skipReason('run the interop test');
 
 let dir: string;
 let berth: TestDaemon;
-let dockerd: ChildProcess | undefined;
-let dockerSock: string;
+let dockerd: ReferenceDockerd | undefined;
 
 before(async () => {
   if (skip) return;
   dir = await mkdtemp(join(tmpdir(), 'bt-interop-'));
-  dockerSock = join(dir, 'docker.sock');
   await writeFile(join(dir, 'daemon.json'), '{}');
-  dockerd = spawn(dockerdPath!, ['--data-root', join(dir, 'docker-data'), '--exec-root', join(dir, 'docker-exec'),
-    '-H', `unix://${dockerSock}`, '--pidfile', join(dir, 'docker.pid'), '--config-file', join(dir, 'daemon.json'),
-    '--bridge=none', '--iptables=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  dockerd.stderr!.on('data', (c: Buffer) => { log += c; });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await rawRequest(dockerSock, 'GET', '/_ping').then((r) => r.status === 200, () => false);
-    if (ok) break;
-    if (Date.now() > deadline || dockerd.exitCode !== null) throw new Error(`dockerd did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  dockerd = await ReferenceDockerd.start(dir);
   berth = await TestDaemon.start();
 });
 
 after(async () => {
   if (skip) return;
   const leaks = await berth?.cleanup() ?? [];
-  if (dockerd && dockerd.exitCode === null) {
-    const containerd = Number((await readFile(join(dir, 'docker-exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => '')).trim());
-    dockerd.kill('SIGTERM');
-    await new Promise((r) => dockerd!.once('exit', r));
-    for (let i = 0; i < 100 && containerd && alive(containerd); i++) await new Promise((r) => setTimeout(r, 50));
-    if (containerd && alive(containerd)) leaks.push(`dockerd's containerd ${containerd} still running`);
-  }
+  if (dockerd) leaks.push(...await dockerd.stop());
   await rm(dir, { recursive: true, force: true });
   assert.deepEqual(leaks, []);
 });
 
-const onDocker = (args: string[]) => run('docker', args, { env: { DOCKER_HOST: `unix://${dockerSock}`, DOCKER_CONFIG: join(dir, 'cli') } });
+const onDocker = (args: string[]) => run('docker', args, { env: { DOCKER_HOST: dockerd!.host, DOCKER_CONFIG: join(dir, 'cli') } });
 
 async function inspectId(host: 'berth' | 'docker', name: string): Promise<{ Id: string; RootFS: { Layers: string[] } }> {
   const r = host === 'berth' ? await berth.docker(['image', 'inspect', name]) : await onDocker(['image', 'inspect', name]);

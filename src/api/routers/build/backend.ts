@@ -1,37 +1,14 @@
 import type { Readable } from 'node:stream';
+import type { BuildOptions } from '../../../build/builder.js';
 
-/** The options of POST /build, as parsed from the query. */
-export interface BuildRequest {
+/** The options of POST /build, as parsed from the query: the builder's, and how to run it. */
+export interface BuildRequest extends BuildOptions {
   /** The body (a tar), unless `remote` names the context. */
   context: Readable;
   remote: string;
-  dockerfile: string;
-  tags: string[];
   quiet: boolean;
-  noCache: boolean;
-  rm: boolean;
-  forceRm: boolean;
-  pull: boolean;
-  buildArgs: Record<string, string | null>;
-  labels: Record<string, string>;
-  target: string;
-  networkMode: string;
-  extraHosts: string[];
-  memory: number;
-  memorySwap: number;
-  cpuShares: number;
-  cpusetCpus: string;
-  cpusetMems: string;
-  cpuPeriod: number;
-  cpuQuota: number;
-  shmSize: number;
-  ulimits: Array<{ Name: string; Soft: number; Hard: number }>;
-  cgroupParent: string;
-  cacheFrom: string[];
   platform: string;
   squash: boolean;
-  /** X-Registry-Config, decoded: credentials by registry. */
-  registryConfig: Record<string, Record<string, unknown>>;
   /** The aux message with the image ID goes to clients of API 1.30 and later. */
   wantAux: boolean;
   signal: AbortSignal;
