@@ -48,7 +48,7 @@ function generator(rnd: () => number) {
     '{"Image":"busybox","HostConfig":[]}', '{"Image":"busybox","HostConfig":{"Memory":"x"}}',
     '{"Image":"busybox","HostConfig":{"PortBindings":{"x":5}}}', '{"Image":"busybox","Env":[5]}',
     '{"Image":"busybox","HostConfig":{"RestartPolicy":{"Name":5}}}', '{"Image":"busybox","Healthcheck":{"Interval":-1}}',
-    '{"Image":"no/such:image"}', '{"Image":"busybox","HostConfig":{"NetworkMode":"nosuch"}}',
+    '{"Image":"no/such:image"}', '{"Image":"busybox","HostConfig":{"NetworkMode":5}}',
     '{"Cmd":[]}', '{"Cmd":"ls"}', '{"Detach":"yes"}', '{"Image":"busybox","HostConfig":{"Binds":[5]}}',
     `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, '{"Image":"busybox","HostConfig":{"CpuShares":1e400}}',
     '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":5}]}}', '{"Image":"busybox","HostConfig":{"Devices":"x"}}',
