@@ -18,6 +18,8 @@ import type { Context, Scenario } from './scenarios.js';
  * pushes; between push samples the repository's blobs are deleted so each sample uploads.
  */
 const TAG = 'bench/dist:100mb';
+/** The push scenario's image: other content, so no layer of it is in the pull scenario's repository to mount from. */
+const PUSH_TAG = 'bench/dist-push:100mb';
 
 class Shared {
   #reg: Promise<TestRegistry> | undefined;
@@ -44,9 +46,10 @@ function noise(seed: number, size: number): Buffer {
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** docker-archive of a 5-layer image, each layer two 10 MB files. */
-async function distImage(dir: string): Promise<string> {
-  const path = join(dir, 'dist-100mb.tar');
+/** docker-archive of a 5-layer image, each layer two 10 MB files; `tag` also picks the content. */
+async function distImage(dir: string, tag = TAG): Promise<string> {
+  const variant = tag === TAG ? 0 : 1;
+  const path = join(dir, `dist-100mb-${variant}.tar`);
   if (await access(path).then(() => true, () => false)) return path;
   const layers: Buffer[] = [];
   for (let i = 0; i < 5; i++) {
@@ -55,7 +58,7 @@ async function distImage(dir: string): Promise<string> {
     out.on('data', (c: Buffer) => chunks.push(c));
     const w = new TarWriter(out);
     for (let j = 0; j < 2; j++) {
-      await w.addEntry({ name: `data/l${i}/f${j}`, type: 'file', mode: 0o644, mtime: new Date(1_600_000_000_000) }, noise(1000 + i * 10 + j, 10 << 20));
+      await w.addEntry({ name: `data/l${i}/f${j}`, type: 'file', mode: 0o644, mtime: new Date(1_600_000_000_000) }, noise(1000 + variant * 500 + i * 10 + j, 10 << 20));
     }
     await w.finish();
     layers.push(Buffer.concat(chunks));
@@ -73,7 +76,7 @@ async function distImage(dir: string): Promise<string> {
     }
     const c = sha(config).slice(7);
     await w.addEntry({ name: `${c}.json`, type: 'file', mode: 0o644 }, config);
-    await w.addEntry({ name: 'manifest.json', type: 'file', mode: 0o644 }, Buffer.from(JSON.stringify([{ Config: `${c}.json`, RepoTags: [TAG], Layers: paths }])));
+    await w.addEntry({ name: 'manifest.json', type: 'file', mode: 0o644 }, Buffer.from(JSON.stringify([{ Config: `${c}.json`, RepoTags: [tag], Layers: paths }])));
   }), createWriteStream(path));
   return path;
 }
@@ -120,15 +123,15 @@ export const distributionScenarios: Scenario[] = [
   {
     name: 'push-100mb',
     group: 'distribution',
-    description: '`docker push` of a 100 MB, 5-layer image to a local docker-registry (its blobs deleted there between samples)',
+    description: '`docker push` of a 100 MB, 5-layer image to a local docker-registry (its blobs deleted there between samples, none in another repository)',
     unit: 'ms',
     mode: 'running',
     iterations: 5,
     warmup: 1,
     async setup(e, ctx) {
       const reg = await shared.registry();
-      await cli(ctx, e, ['load', '-q', '-i', await distImage(ctx.scratch)], 600_000);
-      await cli(ctx, e, ['tag', TAG, `${reg.host}/bench/push-${e.name}:latest`]);
+      await cli(ctx, e, ['load', '-q', '-i', await distImage(ctx.scratch, PUSH_TAG)], 600_000);
+      await cli(ctx, e, ['tag', PUSH_TAG, `${reg.host}/bench/push-${e.name}:latest`]);
     },
     async sample(e, ctx) {
       const reg = await shared.registry();

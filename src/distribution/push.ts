@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { createGzip, constants as zlib } from 'node:zlib';
+import { LayerGzip } from './compress.js';
 import type { Log } from '../lib/log.js';
 import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import type { PushImage, PushSource } from '../image/index.js';
@@ -160,7 +160,7 @@ export class Pusher {
       transform(c: Buffer, _e, cb) { hash.update(c); compressed += c.length; cb(null, c); },
     });
     const tar = this.#d.source.layerTar(layer.chainId);
-    const gzip = createGzip({ level: zlib.Z_DEFAULT_COMPRESSION, chunkSize: 256 * 1024 });
+    const gzip = new LayerGzip();
     tar.on('error', (err) => counting.destroy(err));
     counting.on('error', (err) => gzip.destroy(err));
     gzip.on('error', (err) => hashing.destroy(err));
