@@ -14,7 +14,10 @@ import { removeAllAndFindLeaks, sleep, startWithBusybox } from './container-fixt
  */
 const CLIENTS = 20;
 const LOAD_MS = Number(process.env.BERTH_LOAD_SECONDS ?? 120) * 1000;
-const WARMUP_MS = Number(process.env.BERTH_LOAD_WARMUP_SECONDS ?? 20) * 1000;
+// The warm-up is long enough for the heap and the allocator to reach their working size: a
+// 20 s one left the baseline low enough that one CI run read +10.3% (84.9 -> 93.6 MB) where
+// runs on their own read +2 to +4%.
+const WARMUP_MS = Number(process.env.BERTH_LOAD_WARMUP_SECONDS ?? 45) * 1000;
 
 interface Outcome { ok: number; failures: string[] }
 
@@ -87,7 +90,7 @@ test(`${CLIENTS} clients running, exec-ing and removing containers: no failures,
     assert.deepEqual(main.failures, [], `failures under load (${main.ok} operations succeeded)`);
     assert.ok(main.ok > CLIENTS * 4, `only ${main.ok} operations in ${LOAD_MS} ms`);
     const within = (f: Footprint) => f.fds <= before.fds * 1.1 && f.rssKiB <= before.rssKiB * 1.1;
-    const after = await footprint(d, 45_000, within);
+    const after = await footprint(d, 60_000, within);
     const report = `after warm-up ${JSON.stringify(before)}, after ${main.ok} operations ${JSON.stringify(after)}`;
     console.log(report);
     assert.ok(after.fds <= before.fds * 1.1, `open fds grew: ${report}`);
