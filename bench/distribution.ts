@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,8 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import { TarWriter, tarStream } from '../src/archive/writer.js';
 import { TestRegistry } from '../test/registry.js';
-import type { Engine } from './engines.js';
-import type { Context, Scenario } from './scenarios.js';
+import type { Scenario } from './scenarios.js';
+import { noise, sha } from './fixtures.js';
+import { cli } from './containers.js';
 
 /**
  * Pull and push of a ~100 MB, 5-layer image (pseudo-random content: gzip cannot shrink it)
@@ -34,17 +33,7 @@ class Shared {
 }
 const shared = new Shared();
 
-function noise(seed: number, size: number): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i + 4 <= size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    b.writeUInt32LE(x, i);
-  }
-  return b;
-}
 
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** docker-archive of a 5-layer image, each layer two 10 MB files; `tag` also picks the content. */
 async function distImage(dir: string, tag = TAG): Promise<string> {
@@ -143,13 +132,3 @@ export const distributionScenarios: Scenario[] = [
     },
   },
 ];
-
-function cli(ctx: Context, e: Engine, args: string[], timeout = 60_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(ctx.docker, args, { env: { ...process.env, DOCKER_HOST: e.host, DOCKER_CONFIG: ctx.dockerConfig }, timeout, maxBuffer: 64 << 20 },
-      (err, _stdout, stderr) => {
-        if (err) reject(new Error(`docker ${args.join(' ')}: ${err.message}\n${stderr}`));
-        else resolve();
-      });
-  });
-}

@@ -11,7 +11,7 @@ import { TarWriter, tarStream } from '../src/archive/writer.js';
  * engines load. Content is pseudo-random (a seeded xorshift), so compression and dedup
  * cannot shortcut the work.
  */
-function noise(seed: number, size: number): Buffer {
+export function noise(seed: number, size: number): Buffer {
   const b = Buffer.allocUnsafe(size);
   let x = seed >>> 0 || 1;
   for (let i = 0; i + 4 <= size; i += 4) {
@@ -31,7 +31,7 @@ async function layer(files: Array<[string, Buffer]>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+export const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 function config(diffIds: string[], label: string): Buffer {
   return Buffer.from(JSON.stringify({

@@ -1,3 +1,4 @@
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -15,6 +16,29 @@ export async function startWithBusybox(): Promise<TestDaemon> {
   const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
   assert.equal(r.code, 0, r.stderr);
   return d;
+}
+
+/** Runs the docker CLI against `d` and asserts it exits 0; returns its stdout. */
+export async function dockerOk(d: TestDaemon, args: string[], opts: { input?: string } = {}): Promise<string> {
+  const r = await d.docker(args, opts);
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A test file's daemon: started with busybox before its tests (handed to `set`), every
+ * container removed and nothing leaked after them.
+ */
+export function useBusyboxDaemon(set: (d: TestDaemon) => void): void {
+  const started = new Date();
+  let d: TestDaemon;
+  before(async () => {
+    d = await startWithBusybox();
+    set(d);
+  });
+  after(async () => {
+    assert.deepEqual(await removeAllAndFindLeaks(d, started), []);
+  });
 }
 
 /**

@@ -1,8 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { exists, type TestDaemon } from './harness.js';
-import { removeAllAndFindLeaks, sleep, startWithBusybox } from './container-fixture.js';
+import { dockerOk, sleep, useBusyboxDaemon } from './container-fixture.js';
 
 /**
  * Issue 4 with the real docker CLI: `ps` filters and sizes, `inspect` shape, `stats
@@ -11,21 +11,8 @@ import { removeAllAndFindLeaks, sleep, startWithBusybox } from './container-fixt
 
 let d: TestDaemon;
 const started = new Date();
-
-before(async () => {
-  d = await startWithBusybox();
-});
-
-after(async () => {
-  const problems = await removeAllAndFindLeaks(d, started);
-  assert.deepEqual(problems, []);
-});
-
-async function ok(args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+useBusyboxDaemon((x) => { d = x; });
+const ok = (args: string[], opts: { input?: string } = {}) => dockerOk(d, args, opts);
 
 async function inspect(ref: string, size = false): Promise<any> {
   return JSON.parse(await ok(['inspect', '--type', 'container', ...(size ? ['-s'] : []), ref]))[0];

@@ -1,8 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { TestDaemon } from './harness.js';
-import { removeAllAndFindLeaks, sleep, startWithBusybox, underPty } from './container-fixture.js';
+import { dockerOk, sleep, useBusyboxDaemon, underPty } from './container-fixture.js';
 
 /**
  * Issue 4 with the real docker CLI: `run -it` with detach keys and `attach`, TTY output and
@@ -11,22 +11,8 @@ import { removeAllAndFindLeaks, sleep, startWithBusybox, underPty } from './cont
  */
 
 let d: TestDaemon;
-const started = new Date();
-
-before(async () => {
-  d = await startWithBusybox();
-});
-
-after(async () => {
-  const problems = await removeAllAndFindLeaks(d, started);
-  assert.deepEqual(problems, []);
-});
-
-async function ok(args: string[], opts: { input?: string } = {}): Promise<string> {
-  const r = await d.docker(args, opts);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+useBusyboxDaemon((x) => { d = x; });
+const ok = (args: string[], opts: { input?: string } = {}) => dockerOk(d, args, opts);
 
 const NET = ['--network', 'none'];
 
