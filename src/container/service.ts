@@ -748,7 +748,8 @@ export class ContainerService {
     if (!(await stat(best.Source).then((st) => st.isDirectory(), () => false))) return undefined;
     // The rest of the path below the mount, with the trailing "/" or "/." the client gave.
     const tail = path.endsWith('/.') ? '/.' : path.endsWith('/') ? '/' : '';
-    const inner = posix.join('/', posix.relative(best.Destination, p)) + (posix.relative(best.Destination, p) ? tail : tail === '/.' ? '.' : '');
+    const rel = posix.relative(best.Destination, p);
+    const inner = rel ? `/${rel}${tail}` : tail === '/.' ? '/.' : '/';
     return { source: best.Source, dest: best.Destination, rw: best.RW, inner };
   }
 

@@ -34,6 +34,8 @@ class Shell {
   #out = '';
   #err = '';
   #mark = '';
+  /** The end of a command's stdout: the marker and its exit code. */
+  #done = /$^/;
 
   get load(): number { return this.#queue.length; }
 
@@ -59,6 +61,7 @@ class Shell {
 
   #spawn(): ChildProcess {
     this.#mark = `BERTH_DONE_${randomBytes(8).toString('hex')}`;
+    this.#done = new RegExp(`\\n${this.#mark} (\\d+)\\n`);
     this.#out = '';
     this.#err = '';
     const child = spawn('/bin/sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -95,7 +98,7 @@ class Shell {
         return;
       }
       if (!p.out) {
-        const m = new RegExp(`\\n${this.#mark} (\\d+)\\n`).exec(this.#out);
+        const m = this.#done.exec(this.#out);
         if (m) {
           p.out = { text: this.#out.slice(0, m.index), code: Number(m[1]) };
           this.#out = this.#out.slice(m.index + m[0].length);
