@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, open, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -44,6 +44,29 @@ function post(e: Engine, path: string, body: unknown): Promise<{ status: number;
     req.setTimeout(60_000, () => req.destroy(new Error(`POST ${path} timed out`)));
     req.end(data);
   });
+}
+
+/**
+ * The CLI with its stdout on a file, as `docker logs c > file`: the harness reading 50 MB
+ * through a pipe would be measured too (it took longer than some engines' whole answer).
+ * Resolves to the bytes written.
+ */
+async function cliToFile(ctx: Context, e: Engine, args: string[], path: string, timeout: number): Promise<number> {
+  const file = await open(path, 'w');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(ctx.docker, args, { env: { ...process.env, ...env(e, ctx) }, stdio: ['ignore', file.fd, 'pipe'], timeout });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker ${args.join(' ')}: exit ${code}\n${stderr}`))));
+    });
+  } finally {
+    await file.close();
+  }
+  const { size } = await stat(path);
+  await rm(path, { force: true });
+  return size;
 }
 
 export async function loadBusybox(e: Engine, ctx: Context): Promise<void> {
@@ -134,7 +157,7 @@ export const containerScenarios: Scenario[] = [
   {
     name: 'logs-50mb',
     group: 'containers',
-    description: '`docker logs` of a container that wrote 50 MB (json-file)',
+    description: '`docker logs` of a container that wrote 50 MB (json-file), its output to a file',
     unit: 'ms', mode: 'running', iterations: 7, warmup: 1,
     async setup(e, ctx) {
       await loadBusybox(e, ctx);
@@ -146,9 +169,9 @@ export const containerScenarios: Scenario[] = [
     },
     async sample(e, ctx) {
       const t0 = performance.now();
-      const out = await cli(ctx, e, ['logs', 'bench-logs'], 300_000);
+      const size = await cliToFile(ctx, e, ['logs', 'bench-logs'], join(ctx.scratch, 'logs.out'), 300_000);
       const value = performance.now() - t0;
-      if (out.length < 50 * 1024 * 1024) throw new Error(`logs returned ${out.length} bytes`);
+      if (size < 50 * 1024 * 1024) throw new Error(`logs returned ${size} bytes`);
       return { value };
     },
   },
