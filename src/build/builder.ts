@@ -496,9 +496,9 @@ class Build {
     const isUrl = (src: string) => /^https?:\/\//i.test(src);
     if (name === 'COPY' && cmd.sources.some(isUrl)) throw new InvalidParameter(`${name} failed: source can't be a URL for COPY`);
     const from = name === 'COPY' ? cmd.from : '';
-    const withSources = async <T>(fn: (root: string, excluded: (rel: string) => boolean) => Promise<T>): Promise<T> => {
+    const withSources = async <T>(fn: (root: string | undefined, excluded: (rel: string) => boolean) => Promise<T>): Promise<T> => {
       // The client applied .dockerignore when it made the context; as dockerd, the daemon does not again.
-      if (!from) return fn(this.#ctx.root, () => false);
+      if (!from) return fn(undefined, () => false);
       let img: BuildImage | undefined;
       if (this.#stages.has(from.toLowerCase())) img = this.#stages.get(from.toLowerCase());
       else if (/^\d+$/.test(from)) {
@@ -525,7 +525,7 @@ class Build {
               downloads ??= await mkdtemp(posix.join(posix.dirname(this.#ctx.root), 'docker-remote'));
               sources.push(await downloadSource(src, await mkdtemp(posix.join(downloads, 'd')), cmd.dest, this.#signal));
               await this.#out.stream('\n');
-            } else sources.push(...await resolveSources(srcRoot, [src], excluded));
+            } else sources.push(...await (srcRoot === undefined ? this.#ctx.sources([src]) : resolveSources(srcRoot, [src], excluded)));
           }
         } catch (err) {
           if (err instanceof InvalidParameter) throw new InvalidParameter(`${name} failed: ${err.message}`, { cause: err });
@@ -539,6 +539,8 @@ class Build {
         const wd = state.runConfig.WorkingDir || '/';
         let dest = posix.isAbsolute(cmd.dest) ? cmd.dest : posix.join(wd, cmd.dest);
         dest = posix.normalize(dest);
+        // A context held in memory is written out only now, when its files are copied.
+        if (srcRoot === undefined) await this.#ctx.materialize();
         await this.#b.scratchLayer(state.image, async (root, diff) => {
           const id = cmd.chown ? await parseChown(root, cmd.chown) : { uid: 0, gid: 0 };
           const destRaw = cmd.dest === '.' || cmd.dest.endsWith('/') || cmd.dest.endsWith('/.') ? `${dest.replace(/\/$/, '')}/` : cmd.dest;

@@ -49,10 +49,22 @@ export function goMatch(pattern: string, name: string): boolean {
   return new RegExp(re + '$').test(name);
 }
 
+// The hashes: a file's is the sha256 of its permission bits and content (a link's target
+// instead of content); a directory's is the sha256 of one line per entry below it, in sorted
+// order, directories with their bits and files with their hash. The same function of the same
+// tree whether it is read from disk or from a context held in memory (MemDir below).
+const fileHashPrefix = (mode: number) => `${mode & 0o7777}\0`;
+const dirLine = (rel: string, mode: number) => `d\0${rel}\0${mode & 0o7777}\n`;
+const fileLine = (rel: string, hash: string) => `f\0${rel}\0${hash}\n`;
+
+/** Files up to this size are read in one call rather than streamed. */
+const READ_WHOLE = 1 << 20;
+
 async function hashFile(host: string, st: Stats): Promise<string> {
   const h = createHash('sha256');
-  h.update(`${st.mode & 0o7777}\0`);
+  h.update(fileHashPrefix(st.mode));
   if (st.isSymbolicLink()) h.update(`link\0${await fsp.readlink(host)}`);
+  else if (st.size <= READ_WHOLE) h.update(await fsp.readFile(host));
   else {
     for await (const chunk of createReadStream(host)) h.update(chunk as Buffer);
   }
@@ -69,15 +81,105 @@ async function hashDir(host: string, excluded: (rel: string) => boolean, base: s
       const p = posix.join(dir, n);
       const st = await fsp.lstat(p);
       if (st.isDirectory()) {
-        h.update(`d\0${r}\0${st.mode & 0o7777}\n`);
+        h.update(dirLine(r, st.mode));
         await walk(p, r);
       } else {
-        h.update(`f\0${r}\0${await hashFile(p, st)}\n`);
+        h.update(fileLine(r, await hashFile(p, st)));
       }
     }
   };
   await walk(host, '');
   return h.digest('hex');
+}
+
+/**
+ * A build context held in memory, as its tar gave it: directories and regular files only (a
+ * context with links or anything else is extracted to disk instead), with their permission
+ * bits. Enough to resolve and hash COPY sources with no file written.
+ */
+export interface MemDir { mode: number; entries: Map<string, MemEntry> }
+export interface MemFile { mode: number; data: Buffer }
+export type MemEntry = MemDir | MemFile;
+export const isMemDir = (e: MemEntry): e is MemDir => 'entries' in e;
+
+/** The entry at `/`-separated `rel` (no `..` in it): undefined when a part is missing or not a directory. */
+export function memLookup(root: MemDir, rel: string): MemEntry | undefined {
+  let cur: MemEntry = root;
+  for (const part of rel.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (!isMemDir(cur)) return undefined;
+    const next = cur.entries.get(part);
+    if (!next) return undefined;
+    cur = next;
+  }
+  return cur;
+}
+
+const memFileHash = (f: MemFile) => createHash('sha256').update(fileHashPrefix(f.mode)).update(f.data).digest('hex');
+
+function memDirHash(dir: MemDir, excluded: (rel: string) => boolean, base: string): string {
+  const h = createHash('sha256');
+  const walk = (d: MemDir, rel: string): void => {
+    for (const n of [...d.entries.keys()].sort()) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (excluded(posix.join(base, r))) continue;
+      const e = d.entries.get(n)!;
+      if (isMemDir(e)) {
+        h.update(dirLine(r, e.mode));
+        walk(e, r);
+      } else {
+        h.update(fileLine(r, memFileHash(e)));
+      }
+    }
+  };
+  walk(dir, '');
+  return h.digest('hex');
+}
+
+/** The parts of a source as written that every resolution shares, with the escape check. */
+function sourcePaths(orig: string): { clean: string; rel: string } {
+  const clean = posix.normalize(`/${orig}`).replace(/^\/+/, '');
+  const rel = posix.relative('/', posix.join('/', orig));
+  if (posix.normalize(orig).startsWith('../') || posix.normalize(orig) === '..') {
+    throw new InvalidParameter(`forbidden path outside the build context: ${orig} ()`);
+  }
+  return { clean, rel };
+}
+
+/**
+ * resolveSources over a context held in memory: the same sources, paths and hashes as over
+ * the same context extracted under `hostRoot` (where `host` points; the caller extracts it
+ * there before copying).
+ */
+export function resolveMemSources(tree: MemDir, hostRoot: string, sources: string[], excluded: (rel: string) => boolean): CopySource[] {
+  const out: CopySource[] = [];
+  const source = (rel: string, e: MemEntry): CopySource => ({
+    path: rel, host: posix.join(hostRoot, rel), dir: isMemDir(e),
+    hash: isMemDir(e) ? `dir:${memDirHash(e, excluded, rel)}` : `file:${memFileHash(e)}`,
+  });
+  for (const orig of sources) {
+    const { clean, rel } = sourcePaths(orig);
+    if (WILDCARD.test(clean)) {
+      const matches: Array<[string, MemEntry]> = [];
+      const walk = (d: MemDir, prefix: string): void => {
+        for (const n of [...d.entries.keys()].sort()) {
+          const r = prefix ? `${prefix}/${n}` : n;
+          if (excluded(r)) continue;
+          const e = d.entries.get(n)!;
+          if (goMatch(clean, r)) { matches.push([r, e]); continue; }
+          if (isMemDir(e)) walk(e, r);
+        }
+      };
+      walk(tree, '');
+      for (const [m, e] of matches) out.push(source(m, e));
+      continue;
+    }
+    if (rel !== '' && excluded(rel)) throw notFound(orig);
+    const e = memLookup(tree, rel);
+    if (!e) throw notFound(orig);
+    out.push(source(rel, e));
+  }
+  return out;
 }
 
 /**
@@ -87,11 +189,7 @@ async function hashDir(host: string, excluded: (rel: string) => boolean, base: s
 export async function resolveSources(root: string, sources: string[], excluded: (rel: string) => boolean): Promise<CopySource[]> {
   const out: CopySource[] = [];
   for (const orig of sources) {
-    const clean = posix.normalize(`/${orig}`).replace(/^\/+/, '');
-    const rel = posix.relative('/', posix.join('/', orig));
-    if (posix.normalize(orig).startsWith('../') || posix.normalize(orig) === '..') {
-      throw new InvalidParameter(`forbidden path outside the build context: ${orig} ()`);
-    }
+    const { clean, rel } = sourcePaths(orig);
     if (WILDCARD.test(clean)) {
       const matches: string[] = [];
       const walk = async (dir: string, prefix: string): Promise<void> => {
