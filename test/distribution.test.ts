@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { TestDaemon, run } from './harness.js';
-import { TestRegistry } from './registry.js';
+import { TestRegistry, freePort } from './registry.js';
 import { buildBusybox, dockerArchive } from '../src/image/builtin/busybox.js';
 import { archive, image, layerTar } from './image-fixtures.js';
 
@@ -239,6 +239,31 @@ test('a blob whose content does not match its digest fails the pull and keeps no
   assert.match(pull.stderr + pull.stdout, new RegExp(`filesystem layer verification failed for digest ${bad.layerDigest}`));
   assert.equal((await d2.docker(['image', 'inspect', bad.id])).code, 1);
   assert.deepEqual(await layerDirs(d2), before);
+});
+
+test('--registry-mirror: a mirror that is down or lacks the image falls back to the next endpoint', async () => {
+  // The last mirror (the test's registry) holds the image, so no attempt goes on to Docker Hub.
+  const name = `${reg.host}/library/fallback:latest`;
+  assert.equal((await d1.docker(['tag', 'busybox', name])).code, 0);
+  assert.equal((await d1.docker(['push', name])).code, 0);
+  const empty = await TestRegistry.start();
+  const down = `http://127.0.0.1:${await freePort()}`;
+  const d3 = await TestDaemon.start({ config: { 'registry-mirrors': [empty.url, down, reg.url] } });
+  try {
+    const before = await layerDirs(d3);
+    const pull = await d3.docker(['pull', 'fallback']);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.match(pull.stdout, /Status: Downloaded newer image for fallback:latest/);
+    const img = JSON.parse((await d3.docker(['image', 'inspect', 'fallback'])).stdout)[0];
+    assert.equal(img.Id, busyboxId);
+    assert.match(img.RepoDigests[0], /^fallback@sha256:[0-9a-f]{64}$/);
+    // Each mirror was asked in order: the empty one answered that it has no such manifest.
+    assert.match(empty.log, /GET \/v2\/library\/fallback\/manifests\/latest[^\n]*" 404 /);
+    assert.equal((await layerDirs(d3)).length, before.length + 1);
+  } finally {
+    assert.deepEqual(await d3.cleanup(), []);
+    await empty.stop();
+  }
 });
 
 async function layerDirs(d: TestDaemon): Promise<string[]> {

@@ -16,7 +16,7 @@ import type { Pending } from '../image/layer/store.js';
 import type { ImageConfig } from '../types/image.js';
 import type { AuthConfig } from './registry/auth.js';
 import { RegistryError, describe } from './registry/client.js';
-import type { Hosts } from './registry/hosts.js';
+import type { Endpoint, Hosts } from './registry/hosts.js';
 import { MediaType, parseManifest, platformString, selectPlatform, type Descriptor, type Platform } from './manifest.js';
 import type { Metadata } from './metadata.js';
 import type { Progress } from './progress.js';
@@ -56,8 +56,26 @@ export class Puller {
     this.#d = deps;
   }
 
+  /**
+   * As dockerd: each --registry-mirror of docker.io in turn, and any failure on a mirror
+   * (down, no such image, a bad blob) moves on to the next endpoint, the last being Docker
+   * Hub itself; what a failed attempt fetched is released with it.
+   */
   async pull(ref: Reference, opts: PullOptions, progress: Progress, want: Platform): Promise<void> {
-    const repo = await this.#open(ref, opts);
+    const endpoints = await this.#d.hosts.endpoints(ref.domain);
+    for (const mirror of endpoints.filter((e) => e.mirror)) {
+      try {
+        return await this.#pullFrom([mirror], ref, opts, progress, want);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        this.#d.log.info({ err, mirror: mirror.url, ref: familiarString(ref) }, 'pull from mirror failed, trying the next endpoint');
+      }
+    }
+    return this.#pullFrom(endpoints.filter((e) => !e.mirror), ref, opts, progress, want);
+  }
+
+  async #pullFrom(endpoints: Endpoint[], ref: Reference, opts: PullOptions, progress: Progress, want: Platform): Promise<void> {
+    const repo = await this.#open(endpoints, ref, opts);
     if (ref.tag === undefined && ref.digest === undefined) {
       const tags = await repo.tags().catch((err: unknown) => { throw translate(err, ref); });
       let updated = false;
@@ -69,9 +87,9 @@ export class Puller {
     progress.message(`Status: ${updated ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(ref)}`);
   }
 
-  async #open(ref: Reference, opts: PullOptions): Promise<Repository> {
+  async #open(endpoints: Endpoint[], ref: Reference, opts: PullOptions): Promise<Repository> {
     try {
-      return await Repository.open(this.#d.hosts, trimNamed(ref), opts.auth, ['pull'], opts.signal);
+      return await Repository.open(this.#d.hosts, trimNamed(ref), opts.auth, ['pull'], opts.signal, endpoints);
     } catch (err) {
       throw translate(err, ref);
     }

@@ -4,7 +4,7 @@ import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import type { Reference } from '../image/reference/reference.js';
 import type { AuthConfig } from './registry/auth.js';
 import { FallbackError, RegistryError, Session, TokenError, registryError, type Response } from './registry/client.js';
-import type { Hosts } from './registry/hosts.js';
+import type { Endpoint, Hosts } from './registry/hosts.js';
 import { ACCEPT } from './manifest.js';
 
 /**
@@ -31,9 +31,12 @@ export class Repository {
    * Opens the repository on the first endpoint of its registry that answers the ping (the
    * HTTP fallback of insecure registries, mirrors before Docker Hub).
    */
-  static async open(hosts: Hosts, ref: Reference, auth: AuthConfig | undefined, actions: string[], signal?: AbortSignal): Promise<Repository> {
+  static async open(hosts: Hosts, ref: Reference, auth: AuthConfig | undefined, actions: string[], signal?: AbortSignal,
+    endpoints?: Endpoint[]): Promise<Repository> {
     let last: Error | undefined;
-    for (const ep of await hosts.endpoints(ref.domain)) {
+    // A push never goes to a mirror (dockerd's push endpoints leave them out).
+    const push = actions.includes('push');
+    for (const ep of endpoints ?? (await hosts.endpoints(ref.domain)).filter((e) => !(push && e.mirror))) {
       try {
         return new Repository(await Session.open(ep, auth, signal), ref, actions);
       } catch (err) {
