@@ -216,7 +216,7 @@ async function addTree(w: TarWriter, hostPath: string, name: string, seen: Map<s
   }
   await w.addEntry({ ...base, name: name.endsWith('/') ? name : `${name}/`, type: 'dir' });
   const entries = (await fsp.readdir(hostPath)).sort();
-  for (const e of entries) await addTree(w, posix.join(hostPath, e), `${name.replace(/\/$/, '')}/${e}`, seen);
+  for (const e of entries) await addTree(w, posix.join(hostPath, e), `${name === '/' ? '' : name.replace(/\/$/, '')}/${e}`, seen);
 }
 
 /**
@@ -230,9 +230,10 @@ export async function archivePath(root: string, path: string, container = '', se
   const { resolved } = await resolvePath(root, path);
   const hostPath = resolved.replace(/\/\.?$/, '') || root;
   const shown = absContainerPath(seen.path);
+  // dockerd rebases the root's entries on "/" ("/", "/bin/", ...), which the CLI expects.
   let rebase: string;
   if (shown.endsWith('/.')) rebase = '.';
-  else if (shown === '/') rebase = '.';
+  else if (shown === '/') rebase = '/';
   else rebase = posix.basename(shown.replace(/\/$/, ''));
   if (!hostPath.startsWith(root)) throw new SystemError('path resolved outside the container root');
   const tar = tarStream(async (w) => {
@@ -246,6 +247,35 @@ export interface ExtractOptions {
   noOverwriteDirNonDir?: boolean;
   /** Keep the archive's uid/gid (copyUIDGID); otherwise everything is owned by 0:0. */
   copyUIDGID?: boolean;
+  /**
+   * Called with the destination's container path once it is known to be a directory, every
+   * symlink in it followed (dockerd checks read-only volumes and root there); may throw.
+   */
+  check?: (resolved: string) => void;
+}
+
+/** strerror(3) of the errno codes an extraction meets, as Go prints them. */
+const STRERROR: Record<string, string> = {
+  EBUSY: 'device or resource busy', EROFS: 'read-only file system', EACCES: 'permission denied',
+  EPERM: 'operation not permitted', ENOSPC: 'no space left on device', EEXIST: 'file exists',
+  ENOTDIR: 'not a directory', EISDIR: 'is a directory', ENOENT: 'no such file or directory',
+  EXDEV: 'invalid cross-device link', ENOTEMPTY: 'directory not empty', EDQUOT: 'disk quota exceeded',
+  ELOOP: 'too many levels of symbolic links', EINVAL: 'invalid argument', EMLINK: 'too many links',
+};
+/** Go's names of the calls (os.RemoveAll unlinks with unlinkat, os.Chtimes is "chtimes"). */
+const GO_OP: Record<string, string> = { unlink: 'unlinkat', rmdir: 'unlinkat', rm: 'unlinkat', utime: 'chtimes', lutime: 'chtimes', futime: 'chtimes' };
+
+/**
+ * A filesystem error met while unpacking, worded as dockerd's untar child reports it: the
+ * container's path (it runs chrooted there), never the host's.
+ */
+function untarError(err: unknown, root: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string' || !e.syscall || err instanceof SystemError || err instanceof NotFound) return err;
+  const inRoot = e.path ? posix.relative(root, e.path) : '';
+  const shown = e.path && inRoot !== '..' && !inRoot.startsWith('../') ? posix.join('/', inRoot) : '';
+  const why = STRERROR[e.code] ?? e.code.toLowerCase();
+  return new SystemError(`Error processing tar file(exit status 1): ${GO_OP[e.syscall] ?? e.syscall} ${shown}: ${why}`, { cause: err });
 }
 
 /**
@@ -266,6 +296,15 @@ export async function extractToPath(root: string, path: string, input: Readable,
     throw err;
   }
   if (!st.isDirectory()) throw new InvalidParameter('extraction point is not a directory');
+  opts.check?.(posix.join('/', posix.relative(root, dest)));
+  try {
+    await unpack(root, dest, input, opts, seen);
+  } catch (err) {
+    throw untarError(err, root);
+  }
+}
+
+async function unpack(root: string, dest: string, input: Readable, opts: ExtractOptions, seen: SeenAs): Promise<void> {
   // Entries are checked against the destination relative to `root`; messages name it as the container does.
   const destC = posix.join('/', posix.relative(root, dest));
   const shownDest = posix.join(seen.at, destC);
@@ -298,7 +337,9 @@ export async function extractToPath(root: string, path: string, input: Readable,
       if (opts.noOverwriteDirNonDir && !existing.isDirectory() && h.type === 'dir') {
         throw new SystemError(`cannot overwrite non-directory "${posix.join(seen.at, inDest)}" with directory "${shownDest}"`);
       }
-      if (!(existing.isDirectory() && h.type === 'dir')) await fsp.rm(target, { recursive: true, force: true });
+      // A file that is a mount point (a bound file, /etc/hosts) cannot be unlinked: EBUSY, as in dockerd.
+      if (!existing.isDirectory()) await fsp.unlink(target);
+      else if (h.type !== 'dir') await fsp.rm(target, { recursive: true, force: true });
     }
     const perm = h.mode & 0o7777;
     switch (h.type) {

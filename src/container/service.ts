@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Log } from '../lib/log.js';
 import { Conflict, Forbidden, InvalidParameter, NotFound, NotImplemented, NotModified, errorMessage } from '../lib/errors.js';
@@ -27,7 +28,8 @@ import { checkCreateBody, checkHostConfig } from './body.js';
 import { oomKills } from './oom.js';
 import { top, type TopResult } from './top.js';
 import { StatsSampler, emptyCpuStats } from '../stats/index.js';
-import { archivePath, extractToPath, statPath, type ContainerPathStat, type SeenAs } from './archive-path.js';
+import { archivePath, extractToPath, statPath, type ContainerPathStat } from './archive-path.js';
+import { MountTree, NETWORK_FILES, clearStale, sortMounts, type ArchiveMount } from './archive-mounts.js';
 import { HealthMonitor, probeCommand } from './health.js';
 
 /** What the container service needs from images and layers. */
@@ -88,6 +90,11 @@ export interface ContainerDeps {
   probe?: (id: string, cmd: string[], timeoutMs: number) => Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /** Told when a container is removed. */
   onRemove?: (id: string) => void;
+  /**
+   * Where `docker cp` mounts a container's root and mounts for one operation (under the exec
+   * root; leftovers of a killed daemon are detached at its first copy).
+   */
+  archiveDir?: string;
 }
 
 /** An attached client: where output goes, and where its input comes from. */
@@ -708,62 +715,117 @@ export class ContainerService {
     return { container: c, process: live.process, rootfs: live.rootfs };
   }
 
+  /** Stale copy mounts cleared (see #archiveBase). */
+  #archiveReady?: Promise<void>;
+
   /**
-   * Runs `fn` on the container's root filesystem, mounted for the duration (a running
-   * container's mount is shared, reference counted). `release` is called by the caller
-   * when a stream it produced ends.
+   * Runs `fn` on what `docker cp` sees of the container, as dockerd's archive operations do
+   * (daemon.Mount, then mountVolumes): the root filesystem (a running container's mount is
+   * shared, reference counted) with the bind mounts and volumes over it, parents first, then
+   * the network files /etc/resolv.conf, /etc/hostname and /etc/hosts that exist. They are
+   * mounted on a private bind of the root for this operation alone (see archive-mounts.ts);
+   * with nothing to mount, `fn` gets the root itself. `release` undoes it all; the caller calls
+   * it when a stream it produced ends; on an error it is called here.
    */
   async #withRoot<T>(c: Container, fn: (root: string) => Promise<T>): Promise<{ value: T; release: () => void }> {
-    const root = await this.#d.layers.mountRW(c.ID);
+    const mounts = this.#archiveMounts(c);
+    const rootfs = await this.#d.layers.mountRW(c.ID);
+    let tree: MountTree | undefined;
+    const mounted: ArchiveMount[] = [];
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      void this.#d.layers.unmountRW(c.ID).catch(() => {});
+      void (async () => {
+        await tree?.release();
+        for (const m of mounted) {
+          if (m.volume) this.#d.events.log('volume', 'unmount', { ID: m.volume.name, Attributes: { container: c.ID, driver: m.volume.driver } });
+        }
+        await this.#d.layers.unmountRW(c.ID);
+      })().catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'undoing the mounts of a copy failed'));
     };
     try {
-      return { value: await fn(root), release };
+      if (mounts.length > 0) {
+        await this.#archiveBase();
+        tree = await MountTree.build(this.#archiveDir, rootfs, mounts, (m) => {
+          mounted.push(m);
+          if (!m.volume) return;
+          this.#d.events.log('volume', 'mount', {
+            ID: m.volume.name,
+            Attributes: { container: c.ID, destination: m.destination, driver: m.volume.driver, propagation: m.volume.propagation, 'read/write': String(m.writable) },
+          });
+        });
+      }
+      return { value: await fn(tree?.root ?? rootfs), release };
     } catch (err) {
       release();
       throw err;
     }
   }
 
+  get #archiveDir(): string {
+    return this.#d.archiveDir ?? join(tmpdir(), `berth-archive-${process.pid}`);
+  }
+
+  /** Once per daemon, before its first copy: what a killed daemon left mounted for one goes. */
+  #archiveBase(): Promise<void> {
+    this.#archiveReady ??= this.#d.archiveDir ? clearStale(this.#d.archiveDir) : Promise.resolve();
+    return this.#archiveReady;
+  }
+
   /**
-   * The bind or volume mount a container path lies under (dockerd's HasResource: the mount
-   * point itself or below it), with the host directory behind it; the deepest one wins. Only
-   * mounts with a directory on the host count (a local volume's _data, a bound directory):
-   * tmpfs and file binds live in the container's namespace alone.
+   * dockerd's setupMounts for an archive operation: binds and volumes that are not tmpfs
+   * (those live in the container's namespace alone: a copy sees the directory under them),
+   * parents first; then the network files, from the container's directory (or a user's mount
+   * at that path), writable unless the root is read-only, skipped while they do not exist
+   * (a container never started).
    */
-  async #mountUnder(c: Container, path: string): Promise<{ source: string; dest: string; rw: boolean; inner: string } | undefined> {
-    const p = posix.join('/', path);
+  #archiveMounts(c: Container): ArchiveMount[] {
+    const points = Object.values(c.MountPoints ?? {});
+    const tmpfs = new Set([...Object.keys(c.HostConfig.Tmpfs ?? {}), ...points.filter((m) => m.Type === 'tmpfs').map((m) => m.Destination)]);
+    const sources = new Map((this.#d.mounts.view(c) as Array<{ Destination?: string; Source?: string }>).map((v) => [v.Destination, v.Source]));
+    const user: ArchiveMount[] = [];
+    const network = new Map<string, ArchiveMount>();
+    for (const mp of points) {
+      if (tmpfs.has(mp.Destination) || (mp.Type !== 'bind' && mp.Type !== 'volume')) continue;
+      const source = sources.get(mp.Destination) || mp.Source;
+      if (!source) continue; // a plugin's volume that was never mounted has no path yet
+      const m: ArchiveMount = {
+        source, destination: mp.Destination, writable: mp.RW, recursive: !mp.Spec?.BindOptions?.NonRecursive,
+        ...(mp.Type === 'bind' && !mp.SkipMountpointCreation ? { createSource: true } : {}),
+        ...(mp.Type === 'volume' && mp.Name ? { volume: { name: mp.Name, driver: mp.Driver || 'local', propagation: mp.Propagation } } : {}),
+      };
+      if (NETWORK_FILES.includes(mp.Destination)) network.set(mp.Destination, m);
+      else user.push(m);
+    }
+    const files: Record<string, string> = { '/etc/resolv.conf': c.ResolvConfPath, '/etc/hostname': c.HostnamePath, '/etc/hosts': c.HostsPath };
+    const out = sortMounts(user);
+    for (const dest of NETWORK_FILES) {
+      const own = network.get(dest);
+      if (own) out.push(own);
+      else if (files[dest] && existsSync(files[dest]!)) out.push({ source: files[dest]!, destination: dest, writable: !c.HostConfig.ReadonlyRootfs, recursive: true });
+    }
+    return out;
+  }
+
+  /**
+   * The bind or volume mount (tmpfs ones too) that holds a container path, the mount point
+   * itself or below it (dockerd's HasResource); the deepest one wins.
+   */
+  #mountHolding(c: Container, path: string): MountPoint | undefined {
     let best: MountPoint | undefined;
     for (const m of Object.values(c.MountPoints ?? {})) {
-      if (m.Type !== 'bind' && m.Type !== 'volume') continue;
-      const rel = posix.relative(m.Destination, p);
+      const rel = posix.relative(m.Destination, path);
       if (rel === '..' || rel.startsWith('../')) continue;
       if (!best || m.Destination.length > best.Destination.length) best = m;
     }
-    if (!best?.Source) return undefined;
-    if (!(await stat(best.Source).then((st) => st.isDirectory(), () => false))) return undefined;
-    // The rest of the path below the mount, with the trailing "/" or "/." the client gave.
-    const tail = path.endsWith('/.') ? '/.' : path.endsWith('/') ? '/' : '';
-    const rel = posix.relative(best.Destination, p);
-    const inner = rel ? `/${rel}${tail}` : tail === '/.' ? '/.' : '/';
-    return { source: best.Source, dest: best.Destination, rw: best.RW, inner };
-  }
-
-  /** Runs `fn` on the directory that holds `path`: a mount's source, or the container's root. */
-  async #onPath<T>(c: Container, path: string, fn: (root: string, inner: string, seen: SeenAs) => Promise<T>): Promise<{ value: T; release: () => void }> {
-    const m = await this.#mountUnder(c, path);
-    if (m) return { value: await fn(m.source, m.inner, { path, at: m.dest }), release: () => {} };
-    return this.#withRoot(c, (root) => fn(root, path, { path, at: '/' }));
+    return best;
   }
 
   /** HEAD /containers/{id}/archive. */
   async statPath(ref: string, path: string): Promise<ContainerPathStat> {
     const c = this.get(ref);
-    const { value, release } = await this.#onPath(c, path, (root, inner, seen) => statPath(root, inner, ref, seen));
+    const { value, release } = await this.#withRoot(c, (root) => statPath(root, path, ref));
     release();
     return value;
   }
@@ -771,19 +833,25 @@ export class ContainerService {
   /** GET /containers/{id}/archive (`docker cp` out). */
   async archive(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
     const c = this.get(ref);
-    const { value, release } = await this.#onPath(c, path, (root, inner, seen) => archivePath(root, inner, ref, seen));
+    const { value, release } = await this.#withRoot(c, (root) => archivePath(root, path, ref));
     for (const ev of ['end', 'close', 'error']) value.tar.once(ev, release);
     this.#event(c, 'archive-path');
     return value;
   }
 
-  /** PUT /containers/{id}/archive (`docker cp` in): into a volume even when the root is read-only. */
+  /**
+   * PUT /containers/{id}/archive (`docker cp` in). As dockerd, the destination is checked once
+   * resolved (symlinks followed): in a mount, that mount must be writable; elsewhere, the root
+   * must be. A file mounted over (a bound file, /etc/hosts) cannot be replaced: EBUSY.
+   */
   async extract(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     const c = this.get(ref);
-    const m = await this.#mountUnder(c, path);
-    if (m && !m.rw) throw new Forbidden('mounted volume is marked read-only');
-    if (!m && c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
-    const { release } = await this.#onPath(c, path, (root, inner, seen) => extractToPath(root, inner, input, opts, ref, seen));
+    const check = (resolved: string) => {
+      const m = this.#mountHolding(c, resolved);
+      if (m && !m.RW) throw new Forbidden('mounted volume is marked read-only');
+      if (!m && c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
+    };
+    const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, { ...opts, check }, ref));
     release();
     this.#event(c, 'extract-to-dir');
   }

@@ -215,6 +215,7 @@ export class Daemon {
         onExit: (id) => exec.containerExited(id),
         probe: (id, cmd, timeoutMs) => exec.run(id, cmd, timeoutMs),
         onRemove: (id) => exec.containerRemoved(id),
+        archiveDir: join(config.execRoot, 'archive'),
       });
       const cs = containers;
       const restored = await cs.restore({ liveRestore: config.liveRestore });
