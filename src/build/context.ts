@@ -10,7 +10,7 @@ import { mkdir, open, readFile, rename, rm, lstat } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { extractToPath, resolveInScope } from '../container/archive-path.js';
 import { InvalidParameter, SystemError } from '../lib/errors.js';
 import { buildFilesToRemove, readDockerignore } from './dockerignore.js';
@@ -60,15 +60,26 @@ export class BuildContext {
     let size = 0;
     const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let ended = false;
-    while (size <= limit) {
-      const r = await it.next();
-      if (r.done) { ended = true; break; }
-      const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-      raw.push(chunk);
-      size += chunk.length;
+    // The tree is made as the body arrives, so that little is left to do once it has.
+    const feed = new PassThrough();
+    feed.on('error', () => {});
+    let parsing = true;
+    const tree = memTree(feed, limit).catch(() => undefined).finally(() => { parsing = false; });
+    try {
+      while (size <= limit) {
+        const r = await it.next();
+        if (r.done) { ended = true; break; }
+        const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+        raw.push(chunk);
+        size += chunk.length;
+        if (parsing) feed.write(chunk);
+      }
+    } finally {
+      if (ended) feed.end();
+      else feed.destroy();
     }
     if (ended) {
-      ctx.#tree = await memTree(raw, limit).catch(() => undefined);
+      ctx.#tree = await tree;
       if (ctx.#tree) {
         ctx.#raw = raw;
         return ctx;
@@ -237,10 +248,10 @@ export class BuildContext {
  * devices, an entry named twice, a file in a directory the tar did not name first, a name
  * leaving the context) or more than `limit` bytes of content: such a context goes to disk.
  */
-async function memTree(raw: Buffer[], limit: number): Promise<MemDir | undefined> {
+async function memTree(input: Readable, limit: number): Promise<MemDir | undefined> {
   const root: MemDir = { mode: 0o700, entries: new Map() };
   let size = 0;
-  for await (const entry of readTar(await decompressStream(Readable.from(raw, { objectMode: false })))) {
+  for await (const entry of readTar(await decompressStream(input))) {
     const h = entry.header;
     const rel = posix.normalize(h.name).replace(/\/$/, '');
     if (rel === '.' && h.type === 'dir') continue;
