@@ -81,7 +81,8 @@ test('docker run -p serves on 127.0.0.1; a second binding of the port is refused
   }
   assert.match(body, /published-ok/);
   const ins = JSON.parse((await d.docker(['inspect', 'pub'])).stdout)[0];
-  assert.deepEqual(ins.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(port) }]);
+  // As dockerd 20.10: a port published without a host address is served on IPv6's :: as well.
+  assert.deepEqual(ins.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(port) }, { HostIp: '::', HostPort: String(port) }]);
   const ps = await d.docker(['ps', '--format', '{{.Ports}}', '--filter', 'name=pub']);
   assert.match(ps.stdout, new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
   const dup = await d.docker(['run', '-d', '--name', 'dup', '-p', `${port}:80`, 'busybox', 'sleep', '30']);

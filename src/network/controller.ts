@@ -9,7 +9,8 @@ import type { EndpointSettings, NetworkingConfig, NetworkSettings } from '../typ
 import { applyRules, deleteBridge, ensureBridge, ensureUserChain, removeRules, removeRulesButMasquerade, type BridgeNet } from './bridge.js';
 import { DnsServer } from './dns.js';
 import { HOSTS, hostsFile, nameservers, resolvConf } from './etc.js';
-import { cidrString, configuredPools, contains, defaultPools, macOf, overlaps, parseCidr, pickPool, Pool, type Cidr, type PoolConfig } from './ipam.js';
+import { cidrString, cidr6String, configuredPools, contains, contains6, defaultPools, ipv6FromMac, isIPv6, macOf, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv6,
+  pickPool, Pool, Pool6, type Cidr, type PoolConfig } from './ipam.js';
 import { PortProxies } from './proxy.js';
 import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
@@ -35,6 +36,10 @@ interface Net {
   predefined: boolean;
   bridge?: string;
   pool?: Pool;
+  /** The IPv6 pool of a network with IPv6. */
+  pool6?: Pool6;
+  /** The default bridge with a --fixed-cidr-v6 of /80 or wider: IPv6 addresses are made from the MAC, as dockerd's. */
+  macV6?: boolean;
   icc: boolean;
   masquerade: boolean;
   mtu: number;
@@ -45,6 +50,7 @@ interface Net {
 interface Endpoint {
   net: Net;
   ip: string;
+  ip6?: string;
   mac: string;
   id: string;
   ifname: string;
@@ -59,13 +65,14 @@ interface DefaultState {
   noneId?: string;
   created?: string;
   allocations: Record<string, string>;
+  allocations6?: Record<string, string>;
 }
 
 /** A user-defined network's record, `<data-root>/network/networks/<id>.json`. */
 interface NetRecord {
   Id: string; Name: string; Created: string; Driver: 'bridge'; Internal: boolean; Attachable: boolean; EnableIPv6: boolean;
   Labels: Record<string, string>; Options: Record<string, string>; IPAM: NetworkResource['IPAM']; UserSubnet: boolean;
-  Bridge: string; Allocations: Record<string, string>;
+  Bridge: string; Allocations: Record<string, string>; Allocations6?: Record<string, string>;
 }
 
 const OPT = {
@@ -77,6 +84,10 @@ const OPT = {
 } as const;
 
 const PREDEFINED = ['bridge', 'host', 'none'];
+/** An endpoint's addresses once it is gone, at the top of NetworkSettings and in each network's settings. */
+const UNSET = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '' };
+const NO_V6_POOL = 'could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network';
+const NO_SUBNET_IP = 'user specified IP address is supported only when connecting to networks with user configured subnets';
 const HOST_LINKS = 'conflicting options: host type networking can\'t be used with links. This would result in undefined behavior';
 const bare = (name: string) => name.replace(/^\//, '');
 const newId = () => randomBytes(32).toString('hex');
@@ -117,6 +128,8 @@ export class NetworkController implements Networks {
   #hostResolv = '';
 
   constructor(o: NetworksOptions) {
+    // As dockerd, which fails to start: the default bridge can have IPv6 only on a subnet given.
+    if (o.ipv6 && !o.fixedCidrV6 && o.bridge !== 'none') throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
     this.#o = o;
   }
 
@@ -166,11 +179,14 @@ export class NetworkController implements Networks {
     }
     const cidr = await this.#defaultBridgeCidr();
     const sub = parseCidr(cidr);
+    const v6 = await this.#defaultBridgeV6(st);
     const bridge: Net = {
       ...base, id: st.networkId, name: 'bridge', driver: 'bridge', bridge: this.#bridgeName,
+      ...(v6.pool6 ? { pool6: v6.pool6, macV6: v6.macV6, enableIPv6: true } : {}),
       icc: this.#o.icc ?? true, masquerade: this.#o.ipMasq, mtu: this.#o.mtu || 0,
       pool: new Pool({ Subnet: cidrString(sub), Gateway: sub.ip, ...(this.#o.fixedCidr ? { IPRange: this.#o.fixedCidr } : {}) }, st.allocations),
-      ipam: { Driver: 'default', Options: null, Config: [{ Subnet: cidrString(sub), Gateway: sub.ip, ...(this.#o.fixedCidr ? { IPRange: this.#o.fixedCidr } : {}) }] },
+      ipam: { Driver: 'default', Options: null, Config: [{ Subnet: cidrString(sub), Gateway: sub.ip, ...(this.#o.fixedCidr ? { IPRange: this.#o.fixedCidr } : {}) },
+        ...(v6.pool6 ? [{ Subnet: cidr6String(v6.pool6.subnet), ...(v6.gateway6 ? { Gateway: v6.gateway6 } : {}) }] : [])] },
       options: {
         'com.docker.network.bridge.default_bridge': 'true', [OPT.icc]: String(this.#o.icc ?? true),
         [OPT.masq]: String(this.#o.ipMasq), [OPT.hostIp]: this.#o.hostIp || '0.0.0.0', [OPT.name]: this.#bridgeName, [OPT.mtu]: String(this.#o.mtu || 1500),
@@ -181,16 +197,31 @@ export class NetworkController implements Networks {
     for (const n of this.#bridges()) await this.#up(n);
   }
 
+  /**
+   * The default bridge's IPv6 (`--ipv6`): its pool is `--fixed-cidr-v6`, which dockerd needs,
+   * having no default IPv6 pool; an IPv6 address already on the bridge inside it stays the gateway.
+   */
+  async #defaultBridgeV6(st: DefaultState): Promise<{ pool6?: Pool6; macV6?: boolean; gateway6?: string }> {
+    if (!this.#o.ipv6) return {};
+    if (!this.#o.fixedCidrV6) throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
+    const sub = parseCidr6(this.#o.fixedCidrV6);
+    const addrs = await run('ip', ['-6', '-o', 'addr', 'show', 'dev', this.#bridgeName, 'scope', 'global']).catch(() => '');
+    const gateway6 = [...addrs.matchAll(/inet6 ([0-9a-f:]+)\//g)].map((m) => m[1]!).find((ip) => contains6(sub, ip));
+    const pool6 = new Pool6({ Subnet: cidr6String(sub), ...(gateway6 ? { Gateway: gateway6 } : {}) }, st.allocations6 ?? {});
+    return { pool6, macV6: sub.prefix <= 80, gateway6 };
+  }
+
   /** Releases the addresses of containers removed while the daemon was away. */
   async #sweep(): Promise<void> {
     for (const n of this.#bridges()) {
       let changed = false;
-      for (const owner of [...n.pool!.allocations.keys()]) {
+      for (const owner of new Set([...n.pool!.allocations.keys(), ...(n.pool6?.allocations.keys() ?? [])])) {
         try {
           this.#o.lookup(owner);
         } catch (err) {
           if (!(err instanceof NotFound)) return; // the containers are not open yet: nothing to compare with
           n.pool!.release(owner);
+          n.pool6?.release(owner);
           changed = true;
         }
       }
@@ -199,8 +230,10 @@ export class NetworkController implements Networks {
   }
 
   #fromRecord(r: NetRecord): Net {
-    const cfg = r.IPAM.Config[0] as PoolConfig;
+    const cfg = r.IPAM.Config.find((c) => !c.Subnet.includes(':')) as PoolConfig;
+    const cfg6 = r.IPAM.Config.find((c) => c.Subnet.includes(':')) as PoolConfig | undefined;
     return {
+      ...(r.EnableIPv6 && cfg6 ? { pool6: new Pool6(cfg6, r.Allocations6 ?? {}) } : {}),
       id: r.Id, name: r.Name, driver: 'bridge', created: r.Created, internal: r.Internal, attachable: r.Attachable,
       enableIPv6: r.EnableIPv6, labels: r.Labels ?? {}, options: r.Options ?? {}, ipam: r.IPAM, userSubnet: r.UserSubnet,
       predefined: false, bridge: r.Bridge, pool: new Pool(cfg, r.Allocations ?? {}),
@@ -213,7 +246,7 @@ export class NetworkController implements Networks {
     return {
       Id: n.id, Name: n.name, Created: n.created, Driver: 'bridge', Internal: n.internal, Attachable: n.attachable,
       EnableIPv6: n.enableIPv6, Labels: n.labels, Options: n.options, IPAM: n.ipam, UserSubnet: n.userSubnet,
-      Bridge: n.bridge!, Allocations: n.pool!.toJSON(),
+      Bridge: n.bridge!, Allocations: n.pool!.toJSON(), ...(n.pool6 ? { Allocations6: n.pool6.toJSON() } : {}),
     };
   }
 
@@ -243,8 +276,10 @@ export class NetworkController implements Networks {
 
   #spec(n: Net): BridgeNet {
     const p = n.pool!;
+    const p6 = n.pool6;
     return { bridge: n.bridge!, subnet: cidrString(p.subnet), gateway: p.gateway, prefix: p.prefix, mtu: n.mtu || undefined,
-      internal: n.internal, masquerade: n.masquerade, icc: n.icc, ipForward: this.#o.ipForward, hairpin: this.#o.userlandProxy === false && this.#o.iptables };
+      internal: n.internal, masquerade: n.masquerade, icc: n.icc, ipForward: this.#o.ipForward, hairpin: this.#o.userlandProxy === false && this.#o.iptables,
+      ...(p6 ? { v6: { subnet: cidr6String(p6.subnet), gateway: p6.gateway, prefix: p6.prefix } } : {}), ip6tables: !!this.#o.ip6tables };
   }
 
   /** The bridge, its rules and (user-defined networks) its DNS server. */
@@ -279,6 +314,7 @@ export class NetworkController implements Networks {
   #save(n: Net): Promise<void> {
     if (n.predefined) {
       if (n.pool) this.#defaultState!.allocations = n.pool.toJSON();
+      if (n.pool6) this.#defaultState!.allocations6 = n.pool6.toJSON();
       return this.#saveDefault();
     }
     return this.#queue(n.id, async () => {
@@ -322,7 +358,8 @@ export class NetworkController implements Networks {
       if (!ep) continue;
       let name = '';
       try { name = bare(this.#o.lookup(cid).Name); } catch { /* removed meanwhile */ }
-      out[cid] = { Name: name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.pool!.prefix}`, IPv6Address: '' };
+      out[cid] = { Name: name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.pool!.prefix}`,
+        IPv6Address: ep.ip6 && n.pool6 ? `${ep.ip6}/${n.pool6.prefix}` : '' };
     }
     return out;
   }
@@ -360,10 +397,15 @@ export class NetworkController implements Networks {
     }
     const ipamDriver = body.IPAM?.Driver || 'default';
     if (ipamDriver !== 'default') throw new NotFound(`plugin "${ipamDriver}" not found`);
-    if (body.EnableIPv6) throw new InvalidParameter('IPv6 networks are not supported by this berthd yet');
-    const configs = (body.IPAM?.Config ?? []).filter((c) => !(c.Subnet ?? '').includes(':'));
-    if ((body.IPAM?.Config ?? []).length !== configs.length) throw new InvalidParameter('IPv6 subnets are not supported by this berthd yet');
+    // A config is IPv6 by its subnet, or without one by its gateway or range (as dockerd's getIpamConfig).
+    const isV6 = (c: { Subnet?: string; Gateway?: string; IPRange?: string }) => (c.Subnet || c.Gateway || c.IPRange || '').includes(':');
+    const configs = (body.IPAM?.Config ?? []).filter((c) => !isV6(c));
+    const configs6 = (body.IPAM?.Config ?? []).filter((c) => isV6(c));
     if (configs.length > 1) throw new InvalidParameter('more than one IPv4 subnet per network is not supported by this berthd yet');
+    if (configs6.length > 1) throw new InvalidParameter('more than one IPv6 subnet per network is not supported by this berthd yet');
+    const enableIPv6 = !!body.EnableIPv6;
+    // No default IPv6 pool, as dockerd's default IPAM: IPv6 needs a subnet of the user's.
+    if (enableIPv6 && !configs6[0]?.Subnet) throw new SystemError(NO_V6_POOL);
     const options = { ...(body.Options ?? {}) };
     const mtu = options[OPT.mtu] !== undefined ? Number(options[OPT.mtu]) : 0;
     if (!Number.isInteger(mtu) || mtu < 0) throw new InvalidParameter(`invalid MTU: ${options[OPT.mtu]}`);
@@ -385,10 +427,25 @@ export class NetworkController implements Networks {
     }
     const pool = new Pool(cfg);
     cfg.Gateway ??= pool.gateway;
+    let cfg6: PoolConfig | undefined;
+    let pool6: Pool6 | undefined;
+    if (configs6[0]?.Subnet) {
+      const c = configs6[0];
+      cfg6 = { Subnet: c.Subnet!, ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}),
+        ...(c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}) };
+      const sub6 = parseCidr6(cfg6.Subnet);
+      if (this.#bridges().some((n) => n.pool6 && overlaps6(n.pool6.subnet, sub6))) throw new Forbidden('Pool overlaps with other one on this address space');
+      const p6 = new Pool6(cfg6);
+      cfg6 = { ...cfg6, Subnet: cidr6String(p6.subnet), Gateway: p6.gateway };
+      // A network without EnableIPv6 keeps the config, as dockerd, but its containers get no IPv6.
+      if (enableIPv6) pool6 = p6;
+    } else if (configs6[0]) {
+      throw new InvalidParameter('a gateway or an ip-range needs a subnet');
+    }
     const net: Net = {
       id, name, driver: 'bridge', created: new Date().toISOString(), internal: !!body.Internal, attachable: !!body.Attachable,
-      enableIPv6: false, labels: body.Labels ?? {}, options, userSubnet, predefined: false, bridge, pool,
-      ipam: { Driver: ipamDriver, Options: body.IPAM?.Options ?? {}, Config: [{ ...cfg, Subnet: cidrString(pool.subnet) }] },
+      enableIPv6, labels: body.Labels ?? {}, options, userSubnet, predefined: false, bridge, pool, ...(pool6 ? { pool6 } : {}),
+      ipam: { Driver: ipamDriver, Options: body.IPAM?.Options ?? {}, Config: [{ ...cfg, Subnet: cidrString(pool.subnet) }, ...(cfg6 ? [cfg6] : [])] },
       icc: boolOpt(options[OPT.icc], true), masquerade: boolOpt(options[OPT.masq], true), mtu: mtu || this.#o.mtu || 0,
     };
     this.#nets.set(id, net);
@@ -407,7 +464,7 @@ export class NetworkController implements Networks {
     this.#nets.delete(n.id);
     await n.dns?.close().catch(() => {});
     n.dns = undefined;
-    if (this.#o.iptables) await removeRules(n.bridge!);
+    if (this.#o.iptables) await removeRules(n.bridge!, !!this.#o.ip6tables);
     await deleteBridge(n.bridge!);
     await this.#queue(n.id, () => rm(join(this.#dir, 'networks', `${n.id}.json`), { force: true }));
   }
@@ -440,12 +497,17 @@ export class NetworkController implements Networks {
   #endpointConfig(c: Container, n: Net, given: EndpointSettings | undefined): EndpointSettings {
     const ep = { ...emptyEndpoint(), ...(given ?? {}) };
     const want = ep.IPAMConfig?.IPv4Address;
+    const want6 = ep.IPAMConfig?.IPv6Address;
+    if (want6 && (!isIPv6(want6) || /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(want6))) throw new InvalidParameter(`invalid IPv6 address: ${want6}`);
     if (n.predefined) {
-      if (want || ep.IPAMConfig?.IPv6Address) throw new InvalidParameter('user specified IP address is supported on user defined networks only');
+      if (want || want6) throw new InvalidParameter('user specified IP address is supported on user defined networks only');
       if (ep.Aliases?.length) throw new InvalidParameter('network-scoped alias is supported only for containers in user defined networks');
     } else {
-      if (want && !n.userSubnet) throw new InvalidParameter('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (want && !n.userSubnet) throw new InvalidParameter(NO_SUBNET_IP);
       if (want && !contains(n.pool!.subnet, want)) throw new InvalidParameter(`Invalid address ${want}: It does not belong to any of this network's subnets`);
+      // dockerd looks for a user's IPv6 subnet: a network without IPv6 has none to give from.
+      if (want6 && !n.pool6) throw new InvalidParameter(NO_SUBNET_IP);
+      if (want6 && !contains6(n.pool6!.subnet, want6)) throw new InvalidParameter(`Invalid address ${want6}: It does not belong to any of this network's subnets`);
       const short = c.ID.slice(0, 12);
       const aliases = [...(ep.Aliases ?? [])];
       if (!aliases.includes(short)) aliases.push(short);
@@ -576,16 +638,26 @@ export class NetworkController implements Networks {
   /** Allocates an address, plugs a veth into the bridge and the namespace, records the endpoint. */
   async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, o: { gateway?: boolean; dns?: boolean } = {}): Promise<Endpoint> {
     const ip = n.pool!.allocate(c.ID, cfg.IPAMConfig?.IPv4Address || undefined);
-    await this.#save(n);
     const custom = (c.Config as { MacAddress?: string }).MacAddress;
     const mac = custom && this.#eps(c.ID).size === 0 ? custom : macOf(ip);
-    const ep: Endpoint = { net: n, ip, mac, id: newId(), ifname, hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] };
+    let ip6: string | undefined;
+    try {
+      if (n.pool6) ip6 = n.pool6.allocate(c.ID, cfg.IPAMConfig?.IPv6Address || (n.macV6 ? ipv6FromMac(n.pool6.subnet, mac) : undefined));
+    } catch (err) {
+      n.pool!.release(c.ID);
+      throw err;
+    }
+    await this.#save(n);
+    const ep: Endpoint = { net: n, ip, ...(ip6 ? { ip6 } : {}), mac, id: newId(), ifname, hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] };
     this.#eps(c.ID).set(n.id, ep);
+    const p6 = n.pool6;
     await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
-      ...(o.gateway ? { gateway: this.#routerOf(n) } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}) });
-    Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
+      ...(o.gateway ? { gateway: this.#routerOf(n) } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}),
+      ...(ip6 && p6 ? { ip6: { ip: ip6, prefix: p6.prefix, ...(o.gateway ? { gateway: p6.gateway } : {}) } } : {}) });
+    const v6 = { GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && p6 ? p6.prefix : 0, IPv6Gateway: ip6 && p6 && !n.internal ? p6.gateway : '' };
+    Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac, ...v6 });
     if (n.name === 'bridge') {
-      Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac });
+      Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac, ...v6 });
     }
     this.#o.event?.('connect', n.id, { container: c.ID, name: n.name, type: n.driver });
     return ep;
@@ -619,7 +691,8 @@ export class NetworkController implements Networks {
     const path = this.#netnsPath(c);
     const eps = [...this.#eps(c.ID).values()];
     const gw = eps.find((e) => !e.net.internal);
-    await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined);
+    // IPv6's default route goes the same way, when that network has IPv6.
+    await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined, gw?.ip6 ? gw.net.pool6?.gateway : undefined);
     const dns = this.#dnsEndpoint(c);
     await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
   }
@@ -647,7 +720,8 @@ export class NetworkController implements Networks {
         env.push(...linkEnv(full, otherIp, Object.keys((other.Config.ExposedPorts ?? {}) as Record<string, unknown>), other.Config.Env ?? []));
       }
     }
-    const own = [...this.#eps(c.ID).values()].map((e) => ({ ip: e.ip, names: [hostname] }));
+    // As dockerd: each address of the container, IPv6 ones too, names it.
+    const own = [...this.#eps(c.ID).values()].flatMap((e) => [e.ip, ...(e.ip6 ? [e.ip6] : [])].map((ip) => ({ ip, names: [hostname] })));
     await writeFile(c.HostsPath, hostsFile(c.HostConfig.ExtraHosts ?? [], links, own));
     return env;
   }
@@ -658,13 +732,13 @@ export class NetworkController implements Networks {
     this.#endpoints.delete(c.ID);
     for (const ep of eps?.values() ?? []) {
       await removeInterface(ep.hostVeth);
-      if (ep.net.pool?.release(c.ID)) await this.#save(ep.net);
+      if (this.#release(ep.net, c.ID)) await this.#save(ep.net);
       this.#o.event?.('disconnect', ep.net.id, { container: c.ID, name: ep.net.name, type: ep.net.driver });
     }
     // Endpoints of a daemon that died are not in memory: their veths and addresses still are.
     for (const n of this.#bridges()) {
       if (eps?.has(n.id)) continue;
-      if (n.pool?.release(c.ID)) await this.#save(n);
+      if (this.#release(n, c.ID)) await this.#save(n);
     }
     // (addInterface removes a leftover veth of the same name itself.)
     for (const [name, cfg] of sweep ? Object.entries(c.NetworkSettings?.Networks ?? {}) : []) {
@@ -673,11 +747,18 @@ export class NetworkController implements Networks {
     }
   }
 
+  /** Gives back both addresses `owner` holds on `n`; true when there was one. */
+  #release(n: Net, owner: string): boolean {
+    const v4 = n.pool?.release(owner) ?? false;
+    const v6 = n.pool6?.release(owner) ?? false;
+    return v4 || v6;
+  }
+
   #clearSettings(c: Container): void {
     const ns = c.NetworkSettings;
     if (!ns) return;
-    Object.assign(ns, { SandboxID: '', SandboxKey: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Ports: {} });
-    for (const ep of Object.values(ns.Networks)) Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+    Object.assign(ns, { SandboxID: '', SandboxKey: '', ...UNSET, Ports: {} });
+    for (const ep of Object.values(ns.Networks)) Object.assign(ep, UNSET);
   }
 
   async teardown(c: Container): Promise<void> {
@@ -707,8 +788,9 @@ export class NetworkController implements Networks {
       const n = this.#netOf(name, cfg);
       if (!n || n.driver !== 'bridge' || !cfg.IPAddress) continue;
       n.pool!.allocate(c.ID, cfg.IPAddress);
+      const ip6 = n.pool6 && cfg.GlobalIPv6Address ? n.pool6.allocate(c.ID, cfg.GlobalIPv6Address) : undefined;
       await this.#save(n);
-      this.#eps(c.ID).set(n.id, { net: n, ip: cfg.IPAddress, mac: cfg.MacAddress ?? '', id: cfg.EndpointID ?? newId(), ifname: `eth${i++}`,
+      this.#eps(c.ID).set(n.id, { net: n, ip: cfg.IPAddress, ...(ip6 ? { ip6 } : {}), mac: cfg.MacAddress ?? '', id: cfg.EndpointID ?? newId(), ifname: `eth${i++}`,
         hostVeth: this.#hostVeth(c, n), aliases: cfg.Aliases ?? [] });
     }
     await this.#publish(c);
@@ -720,10 +802,13 @@ export class NetworkController implements Networks {
     const first = this.#primary(c);
     if (!first) { c.NetworkSettings!.Ports = {}; return; }
     const proxy = this.#o.userlandProxy ?? true;
-    const { ports, bindings } = await this.#proxies.start(c, first.ip, first.net.options[OPT.hostIp] || this.#o.hostIp || '0.0.0.0', proxy || !this.#o.iptables);
+    const { ports, bindings } = await this.#proxies.start(c, { ip4: first.ip, ...(first.ip6 ? { ip6: first.ip6 } : {}) },
+      first.net.options[OPT.hostIp] || this.#o.hostIp || '0.0.0.0', proxy || !this.#o.iptables);
     c.NetworkSettings!.Ports = ports;
     if (!this.#o.iptables || first.net.internal) return;
-    const rules = bindings.flatMap((b) => dnatRules(first.net.bridge!, first.ip, b, proxy));
+    // IPv6 bindings get DNAT only with --ip6tables and to a container's IPv6 address (the proxy alone serves the others).
+    const rules = bindings.filter((b) => !b.hostIp.includes(':') || (this.#o.ip6tables && b.target.includes(':')))
+      .flatMap((b) => dnatRules(first.net.bridge!, b, proxy));
     this.#dnat.set(c.ID, rules);
     await addPortRules(rules);
   }
@@ -736,14 +821,17 @@ export class NetworkController implements Networks {
     // A daemon that was killed forgot the rules of what it published: find them by address.
     const published = Object.keys(c.HostConfig.PortBindings ?? {}).length > 0 || !!c.HostConfig.PublishAllPorts;
     const ips = Object.values(c.NetworkSettings?.Networks ?? {}).map((e) => e.IPAddress).filter((ip): ip is string => !!ip);
+    const ips6 = Object.values(c.NetworkSettings?.Networks ?? {}).map((e) => e.GlobalIPv6Address).filter((ip): ip is string => !!ip);
     if (!this.#o.iptables || !published || !ips.length) return;
     const bridges = this.#bridges().map((n) => `berth:${n.bridge}`);
-    await removeWhere('nat', (args) => {
+    const theirs = (addrs: string[], host: string, dest: (ip: string) => string) => (args: string[]) => {
       const i = args.indexOf('--comment');
       if (i < 0 || !bridges.includes(args[i + 1]!)) return false;
       const to = args[args.indexOf('--to-destination') + 1] ?? '';
-      return ips.some((ip) => to.startsWith(`${ip}:`) || (args.includes(`${ip}/32`) && args.at(-1) === 'MASQUERADE'));
-    });
+      return addrs.some((ip) => to.startsWith(dest(ip)) || (args.includes(`${ip}/${host}`) && args.at(-1) === 'MASQUERADE'));
+    };
+    await removeWhere('nat', theirs(ips, '32', (ip) => `${ip}:`));
+    if (this.#o.ip6tables && ips6.length) await removeWhere('nat', theirs(ips6, '128', (ip) => `[${ip}]:`), true);
   }
 
   view(c: Container): NetworkSettings { return c.NetworkSettings ?? emptyNetworkSettings(); }
@@ -780,7 +868,7 @@ export class NetworkController implements Networks {
         this.#eps(c.ID).delete(n.id);
         delete ns.Networks[n.name];
         if (ep) await removeInterface(ep.hostVeth);
-        if (n.pool?.release(c.ID)) await this.#save(n);
+        if (this.#release(n, c.ID)) await this.#save(n);
         throw err;
       }
     } else {
@@ -807,9 +895,9 @@ export class NetworkController implements Networks {
       if (ep) {
         this.#eps(c.ID).delete(n.id);
         await removeInterface(ep.hostVeth);
-        if (n.pool?.release(c.ID)) await this.#save(n);
+        if (this.#release(n, c.ID)) await this.#save(n);
         this.#o.event?.('disconnect', n.id, { container: c.ID, name: n.name, type: n.driver });
-        if (n.name === 'bridge') Object.assign(ns, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+        if (n.name === 'bridge') Object.assign(ns, UNSET);
         await this.#refreshRouting(c);
         await this.#writeHosts(c);
       }
@@ -847,16 +935,19 @@ export class NetworkController implements Networks {
         const ips: string[] = [];
         const linked = linkTarget(this.#o.lookup, a.cid, q);
         for (const [c, ep] of each(nets)) {
-          if (linked === c.ID && !ips.includes(ep.ip)) ips.push(ep.ip);
           const names = [bare(c.Name), ...ep.aliases, c.ID.slice(0, 12)].map((s) => s.toLowerCase());
-          if (names.includes(q) && !ips.includes(ep.ip)) ips.push(ep.ip);
+          if (linked !== c.ID && !names.includes(q)) continue;
+          for (const ip of [ep.ip, ...(ep.ip6 ? [ep.ip6] : [])]) if (!ips.includes(ip)) ips.push(ip);
         }
         return ips.length ? ips : undefined;
       },
       reverse: (from: string, ip: string): string | undefined => {
         const a = askerOf(from);
         if (!a) return undefined;
-        for (const [c, ep] of each(a.nets)) if (ep.ip === ip) return `${bare(c.Name)}.${ep.net.name}`;
+        const ip6 = ip.includes(':') ? parseIPv6(ip) : undefined;
+        for (const [c, ep] of each(a.nets)) {
+          if (ep.ip === ip || (ip6 !== undefined && ep.ip6 && parseIPv6(ep.ip6) === ip6)) return `${bare(c.Name)}.${ep.net.name}`;
+        }
         return undefined;
       },
       upstreams: (from: string): string[] | undefined => {
@@ -884,8 +975,8 @@ export class NetworkController implements Networks {
     // Containers kept running (live-restore) keep their rules.
     if (!this.#o.iptables || [...this.#endpoints.values()].some((m) => m.size > 0)) return;
     for (const n of this.#bridges()) {
-      if (n.predefined) await removeRulesButMasquerade(n.bridge!);
-      else await removeRules(n.bridge!);
+      if (n.predefined) await removeRulesButMasquerade(n.bridge!, !!this.#o.ip6tables);
+      else await removeRules(n.bridge!, !!this.#o.ip6tables);
     }
   }
 }

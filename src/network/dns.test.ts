@@ -14,8 +14,8 @@ const UPSTREAM = '127.0.0.62';
 const ASKER = '127.0.0.63';
 
 const scope: DnsScope = {
-  lookup: (asker, name) => (asker === ASKER && name === 'web' ? ['10.1.0.2', '10.1.0.3'] : undefined),
-  reverse: (asker, ip) => (asker === ASKER && ip === '10.1.0.2' ? 'web.appnet' : undefined),
+  lookup: (asker, name) => (asker !== ASKER ? undefined : name === 'web' ? ['10.1.0.2', '10.1.0.3'] : name === 'web6' ? ['10.1.0.4', 'fd00:b0:1::4'] : undefined),
+  reverse: (asker, ip) => (asker !== ASKER ? undefined : ip === '10.1.0.2' ? 'web.appnet' : ip === 'fd00:b0:1::4' ? 'web6.appnet' : undefined),
   upstreams: (asker) => (asker === ASKER ? [UPSTREAM] : undefined),
 };
 
@@ -59,6 +59,20 @@ test('AAAA for a container name is an empty answer, not a forward', async () => 
   const p = await askUdp(ASKER, 'web', 'AAAA');
   assert.equal(rcode(p), 'NOERROR');
   assert.deepEqual(p.answers, []);
+});
+
+test('AAAA for a container with an IPv6 address; A gives its IPv4 one only', async () => {
+  const p = await askUdp(ASKER, 'web6', 'AAAA');
+  assert.equal(rcode(p), 'NOERROR');
+  assert.deepEqual(p.answers!.map((a) => [a.type, (a as { data: string }).data]), [['AAAA', 'fd00:b0:1::4']]);
+  const a = await askUdp(ASKER, 'web6', 'A');
+  assert.deepEqual(a.answers!.map((x) => [x.type, (x as { data: string }).data]), [['A', '10.1.0.4']]);
+});
+
+test('PTR for a container IPv6 address (ip6.arpa nibbles)', async () => {
+  const p = await askUdp(ASKER, '4.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.b.0.0.0.0.d.f.ip6.arpa', 'PTR');
+  assert.equal(rcode(p), 'NOERROR');
+  assert.equal((p.answers![0] as { data: string }).data, 'web6.appnet');
 });
 
 test('PTR for a container address', async () => {

@@ -1,16 +1,21 @@
 import dgram from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
+import { fromIp6Arpa } from './ipam.js';
 
 /**
  * The embedded DNS server of a user-defined network. It listens on the network's gateway
  * (containers reach it as 127.0.0.11 through a DNAT rule in their namespace, see sandbox.ts)
  * and knows the asker by its source address. Names of containers, their network aliases and
- * short IDs on the networks the asker is on are answered here (A, and PTR for their
- * addresses); other names are forwarded from the host to the asker's upstream resolvers.
+ * short IDs on the networks the asker is on are answered here (A, AAAA for those with IPv6
+ * addresses, and PTR for their addresses of either family); other names are forwarded from the
+ * host to the asker's upstream resolvers.
  */
 export interface DnsScope {
-  /** A records for `name` as seen from `asker`; undefined when the name is not a container's. */
+  /**
+   * The addresses (IPv4 and IPv6 alike) of `name` as seen from `asker`; undefined when the name
+   * is not a container's.
+   */
   lookup(asker: string, name: string): string[] | undefined;
   /** The name of the container holding `ip`, for a PTR answer. */
   reverse(asker: string, ip: string): string | undefined;
@@ -93,14 +98,16 @@ export class DnsServer {
     const name = question.name.replace(/\.$/, '');
     if (question.type === 'PTR') {
       const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/i.exec(name);
-      const owner = m ? this.#scope.reverse(asker, [m[4], m[3], m[2], m[1]].join('.')) : undefined;
+      const ip = m ? [m[4], m[3], m[2], m[1]].join('.') : fromIp6Arpa(name);
+      const owner = ip ? this.#scope.reverse(asker, ip) : undefined;
       if (owner) return reply(0, [{ type: 'PTR', name: question.name, ttl: TTL, class: 'IN', data: owner }]);
     } else if (question.type === 'A' || question.type === 'AAAA') {
-      const ips = this.#scope.lookup(asker, name);
-      if (ips) {
-        // A name of ours has no IPv6 address: an empty answer, never a forward.
-        if (question.type === 'AAAA') return reply(0);
-        return reply(0, shuffle(ips).map((ip) => ({ type: 'A' as const, name: question.name, ttl: TTL, class: 'IN' as const, data: ip })));
+      const all = this.#scope.lookup(asker, name);
+      if (all) {
+        // A name of ours without an address of the family asked: an empty answer, never a forward.
+        const v6 = question.type === 'AAAA';
+        const ips = all.filter((ip) => ip.includes(':') === v6);
+        return reply(0, shuffle(ips).map((ip) => ({ type: question.type as 'A' | 'AAAA', name: question.name, ttl: TTL, class: 'IN' as const, data: ip })));
       }
     }
     if (!upstreams.length) return reply(RCODE.NXDOMAIN);

@@ -13,7 +13,10 @@ export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await destroyNetns(path);
   await writeFile(path, '');
-  await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+  // As dockerd: an interface has IPv6 only on a network with IPv6 (addInterface turns it on
+  // there), so a container on IPv4 networks has ::1 on its loopback and no other IPv6 address.
+  // Interfaces moved in later take the namespace's default; lo, made already, keeps its IPv6.
+  await run('unshare', [`--net=${path}`, 'sh', '-c', 'ip link set lo up || exit 1; f=/proc/sys/net/ipv6/conf/default/disable_ipv6; [ ! -e $f ] || echo 1 > $f']);
 }
 
 export async function destroyNetns(path: string): Promise<void> {
@@ -31,6 +34,8 @@ export interface Interface {
   mtu?: number;
   /** Adds the default route through this interface. */
   gateway?: string;
+  /** The interface's IPv6 address on a network with IPv6 (and the IPv6 default route through `gateway`). */
+  ip6?: { ip: string; prefix: number; gateway?: string };
   /** Sets the embedded DNS redirect (see setDnsRedirect) in the same step. */
   dns?: { server: string; from: string };
 }
@@ -54,14 +59,19 @@ export async function addInterface(netns: string, i: Interface): Promise<void> {
     `link set dev ${peer} name ${i.ifname}`,
     `link set dev ${i.ifname} address ${i.mac}`,
     `addr add ${i.ip}/${i.prefix} dev ${i.ifname}`,
+    // nodad: usable at once, as dockerd (its sandbox turns duplicate address detection off).
+    ...(i.ip6 ? [`addr add ${i.ip6.ip}/${i.ip6.prefix} dev ${i.ifname} nodad`] : []),
     `link set dev ${i.ifname} up`,
     ...(i.gateway ? [`route add default via ${i.gateway}`] : []),
+    ...(i.ip6?.gateway ? [`route add default via ${i.ip6.gateway}`] : []),
   ];
-  if (!i.dns) {
+  if (!i.dns && !i.ip6) {
     await run('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], inside.join('\n') + '\n');
     return;
   }
-  const script = ['set -e', "ip -batch - <<'BERTH_IP'", ...inside, 'BERTH_IP', dnsScript(i.dns)].join('\n') + '\n';
+  const conf = `/proc/sys/net/ipv6/conf/${peer}`;
+  const script = ['set -e', ...(i.ip6 ? [`echo 0 > ${conf}/disable_ipv6`, `echo 0 > ${conf}/accept_dad`] : []),
+    "ip -batch - <<'BERTH_IP'", ...inside, 'BERTH_IP', ...(i.dns ? [dnsScript(i.dns)] : [])].join('\n') + '\n';
   await run('nsenter', [`--net=${netns}`, 'sh', '-s'], script);
 }
 
@@ -71,9 +81,12 @@ export async function removeInterface(hostVeth: string): Promise<void> {
   await run('ip', ['link', 'del', hostVeth]).catch(() => {});
 }
 
-/** Points the namespace's default route at `gateway`, or removes it. */
-export async function setDefaultRoute(netns: string, gateway: string | undefined): Promise<void> {
-  const cmd = `ip route del default 2>/dev/null; ${gateway ? `ip route add default via ${gateway}` : 'true'}`;
+/** Points the namespace's default routes at `gateway` (and IPv6's at `gateway6`), or removes them. */
+export async function setDefaultRoute(netns: string, gateway: string | undefined, gateway6?: string): Promise<void> {
+  const cmd = [
+    `ip route del default 2>/dev/null; ${gateway ? `ip route add default via ${gateway}` : 'true'}`,
+    `ip -6 route del default 2>/dev/null; ${gateway6 ? `ip -6 route add default via ${gateway6}` : 'true'}`,
+  ].join('; ');
   await run('nsenter', [`--net=${netns}`, 'sh', '-c', cmd]);
 }
 

@@ -46,6 +46,12 @@ export interface NetworksOptions {
   userlandProxy?: boolean;
   /** `--fixed-cidr`: the default bridge hands out addresses from this range only. */
   fixedCidr?: string;
+  /** `--ipv6`: the default bridge has IPv6 too, on the `--fixed-cidr-v6` subnet. */
+  ipv6?: boolean;
+  /** `--fixed-cidr-v6`: the default bridge's IPv6 subnet (needed with `--ipv6`: there is no default IPv6 pool). */
+  fixedCidrV6?: string;
+  /** `--ip6tables`: IPv6 subnets get the isolation, masquerade and DNAT rules in ip6tables too. */
+  ip6tables?: boolean;
   /** `--ip`: the host address published ports bind to when none is given. */
   hostIp?: string;
   /** `--default-address-pool`; dockerd's defaults when empty. */
