@@ -172,6 +172,25 @@ describe('ReferenceStore: tags', () => {
     assert.deepEqual(await readStoreFile(path), { Repositories: { busybox: { 'busybox:1': ID1, 'busybox:latest': ID2 } } });
   });
 
+  it('a tag moved with force to the image it points at already leaves the file as it is', async () => {
+    const path = await freshPath();
+    const store = await ReferenceStore.open(path);
+    await store.add(p('busybox'), ID1);
+    const before = await stat(path);
+    const text = await readFile(path, 'utf8');
+    await store.add(p('busybox'), ID1, true);
+    const after = await stat(path);
+    assert.equal(after.ino, before.ino, 'not replaced');
+    assert.equal(await readFile(path, 'utf8'), text);
+    assert.equal(store.get(p('busybox')), ID1);
+    assert.deepEqual(store.references(ID1).map(familiarString), ['busybox:latest']);
+    // Moving it elsewhere still writes.
+    await store.add(p('busybox'), ID2, true);
+    assert.notEqual((await stat(path)).ino, before.ino);
+    assert.deepEqual(await readStoreFile(path), { Repositories: { busybox: { 'busybox:latest': ID2 } } });
+    assert.deepEqual((await ReferenceStore.open(path)).references(ID2).map(familiarString), ['busybox:latest']);
+  });
+
   it('refuses a digest reference as a tag', async () => {
     const store = await ReferenceStore.open(await freshPath());
     for (const ref of [`busybox@${DGST}`, `busybox:1@${DGST}`]) {

@@ -181,6 +181,9 @@ export class ReferenceStore {
           );
         }
       }
+      // Moved (with force) to where it already points: the file would be written with the
+      // same bytes, so it is not written (a cached `docker build -t` re-tags every time).
+      if (old === imageId) return;
       await this.#write(this.#snapshot({ repoName, key, id: imageId }));
       this.#commit(repoName, key, imageId);
     });
