@@ -1,5 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,6 +112,13 @@ async function getEventually(host: string, port: number, want: string): Promise<
     if (!body.includes(want)) await new Promise((r) => setTimeout(r, 100));
   }
   return body;
+}
+
+/** Packets counted by Berth's ip6tables DNAT rules for `port` in nat OUTPUT. */
+async function dnat6Packets(port: number): Promise<number> {
+  const out = (await run('ip6tables', ['-w', '-t', 'nat', '-L', 'OUTPUT', '-v', '-n', '-x'])).stdout.split('\n');
+  return out.filter((l) => l.includes('berth:') && l.includes(`dpt:${port} `) && l.includes('DNAT'))
+    .reduce((a, l) => a + Number(l.trim().split(/\s+/)[0]), 0);
 }
 
 const HTTPD = (text: string) => ['sh', '-c', `mkdir /w; echo ${text} > /w/index.html; exec httpd -f -p 80 -h /w`];
@@ -267,6 +276,10 @@ test('published ports: 0.0.0.0 and :: as dockerd 20.10, docker port, [::1] reach
   const ip6 = (await inspect('web6')).NetworkSettings.Networks.dual.GlobalIPv6Address;
   const nat6 = (await run('ip6tables-save', ['-t', 'nat'])).stdout;
   assert.ok(nat6.includes(`--to-destination [${ip6}]:80`), nat6);
+  // A host address other than loopback (the bridge's IPv6 gateway) goes through ip6tables DNAT, not the proxy.
+  const before = await dnat6Packets(p6!);
+  assert.match(await getEventually(`${V6('1')}::1`, p6!, 'web-six'), /web-six/);
+  assert.ok(await dnat6Packets(p6!) > before, 'the connection to a host IPv6 address went through the DNAT rule');
 
   // No IPv6 in the container: the proxy takes [::1] to its IPv4 address.
   await ok(['run', '-d', '--name', 'web4', '--network', 'only4', '-p', '80', 'busybox', ...HTTPD('web-four')]);
@@ -288,6 +301,34 @@ test('published ports: 0.0.0.0 and :: as dockerd 20.10, docker port, [::1] reach
   await assert.rejects(get('::1', p6!));
 });
 
+test('UDP published on :: reaches an IPv6 container through the proxy ([::1]) and through ip6tables DNAT (a host IPv6 address)', async () => {
+  await ok(['run', '-d', '--name', 'udp6', '--network', 'dual', '-p', '7777/udp', 'busybox', 'sleep', '300']);
+  const ins = await inspect('udp6');
+  const p6 = Number((ins.NetworkSettings.Ports['7777/udp'] as Array<{ HostIp: string; HostPort: string }>).find((b) => b.HostIp === '::')!.HostPort);
+  // busybox has no UDP server: an echo server runs in the container's network namespace.
+  const echo = spawn('nsenter', [`--net=/proc/${ins.State.Pid}/ns/net`, process.execPath, '-e',
+    `const s=require('dgram').createSocket('udp6');s.on('message',(m,r)=>s.send('echo:'+m,r.port,r.address));s.bind(7777,()=>console.log('up'))`],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((r) => echo.stdout!.once('data', () => r()));
+    const ask = (host: string, port: number) => new Promise<string>((resolve) => {
+      const sock = dgram.createSocket('udp6');
+      let tries = 0;
+      const send = () => { if (tries++ < 20) sock.send('ping', port, host); else { clearInterval(timer); sock.close(); resolve(''); } };
+      const timer = setInterval(send, 250);
+      sock.on('message', (m) => { clearInterval(timer); sock.close(); resolve(m.toString()); });
+      send();
+    });
+    assert.equal(await ask('::1', p6), 'echo:ping');
+    const before = await dnat6Packets(p6);
+    assert.equal(await ask(`${V6('1')}::1`, p6), 'echo:ping');
+    assert.ok(await dnat6Packets(p6) > before, 'the datagram to a host IPv6 address went through the DNAT rule');
+  } finally {
+    echo.kill();
+  }
+  await ok(['rm', '-f', 'udp6']);
+});
+
 test('ip6tables: masquerade and isolation for the IPv6 subnet, gone with the network', async () => {
   const { bridge } = await createNet('iso6', ['--ipv6', '--subnet', `10.239.${octet()}.0/24`, '--subnet', `${V6('5')}::/64`]);
   const dualBridge = `br-${(await netInspect('dual')).Id.slice(0, 12)}`;
@@ -299,8 +340,13 @@ test('ip6tables: masquerade and isolation for the IPv6 subnet, gone with the net
   // Isolation holds over IPv6 too: dual's containers do not reach iso6's.
   await ok(['run', '-d', '--name', 'isolated', '--network', 'iso6', 'busybox', 'sleep', '300']);
   const target = (await inspect('isolated')).NetworkSettings.Networks.iso6.GlobalIPv6Address;
+  const dropped = async () => (await run('ip6tables', ['-w', '-L', 'FORWARD', '-v', '-n', '-x'])).stdout.split('\n')
+    .filter((l) => l.includes('DROP') && new RegExp(`\\s${dualBridge}\\s+${bridge}\\s`).test(l))
+    .reduce((a, l) => a + Number(l.trim().split(/\s+/)[0]), 0);
+  const before = await dropped();
   const r = await d.docker(['run', '--rm', '--network', 'dual', 'busybox', 'ping', '-6', '-c', '1', '-W', '2', target]);
   assert.notEqual(r.code, 0, r.stdout);
+  assert.ok(await dropped() > before, 'the ping was dropped by the isolation rule');
   await ok(['rm', '-f', 'isolated']);
   await ok(['network', 'rm', 'iso6']);
   assert.deepEqual(await rules(), []);
@@ -332,6 +378,23 @@ test('restart (live-restore): IPv6 allocations are kept; none is handed out twic
   const net = await netInspect('dual');
   assert.equal(net.EnableIPv6, true);
   assert.equal(net.IPAM.Config[1].Subnet, `${V6('1')}::/64`);
+});
+
+test('after berthd is killed, the next start removes the ip6tables DNAT rules of the containers it finds dead', async () => {
+  await ok(['run', '-d', '--name', 'killed6', '--network', 'dual', '-p', '80', 'busybox', 'sleep', '300']);
+  const ip6 = (await inspect('killed6')).NetworkSettings.Networks.dual.GlobalIPv6Address;
+  const dnat = async () => (await run('ip6tables-save', ['-t', 'nat'])).stdout.split('\n').filter((l) => l.includes(`--to-destination [${ip6}]:`));
+  assert.ok((await dnat()).length > 0);
+  await d.stop('SIGKILL');
+  d = await TestDaemon.start({ dir: d.dir, args: ARGS });
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'killed6'])).trim(), 'false');
+  assert.deepEqual(await dnat(), []);
+  // Its address went back to the pool: the next container gets it.
+  await ok(['run', '-d', '--name', 'heir6', '--network', 'dual', 'busybox', 'sleep', '300']);
+  await ok(['rm', '-f', 'killed6']);
+  const heir = (await inspect('heir6')).NetworkSettings.Networks.dual.GlobalIPv6Address;
+  assert.equal(heir, ip6);
+  await ok(['rm', '-f', 'heir6']);
 });
 
 test('--ipv6 without --fixed-cidr-v6: berthd does not start, with dockerd\'s reason', async () => {
