@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestDaemon, ROOT, run } from './harness.js';
+import { TestDaemon, ROOT, run, settled, tasksLeft } from './harness.js';
 
 /**
  * What the container test files share: a daemon with the built-in busybox loaded, the leak
@@ -56,10 +56,11 @@ export async function removeAllAndFindLeaks(d: TestDaemon, since: Date): Promise
     const r = await d.docker(['rm', '-f', id]);
     if (r.code !== 0) problems.push(`docker rm -f ${id}: ${r.stderr}`);
   }
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-  if (tasks.stdout.trim()) problems.push(`containerd tasks left: ${tasks.stdout.trim()}`);
-  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
-  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) problems.push(`FIFO left: ${f}`);
+  const tasks = await tasksLeft(d);
+  if (tasks) problems.push(`containerd tasks left: ${tasks}`);
+  const fifos = await settled(async () => (await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')'])).stdout
+    .split('\n').filter((f) => known.some((id) => f.includes(id))));
+  for (const f of fifos) problems.push(`FIFO left: ${f}`);
   problems.push(...await d.cleanup());
   for (const ctl of ['memory', 'pids', 'cpu']) {
     const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { TestDaemon, ROOT, run } from './harness.js';
+import { TestDaemon, ROOT, run, tasksLeft } from './harness.js';
 
 /** The first slice of containers: the real docker CLI and dockerode, on --network none/default. */
 let d: TestDaemon;
@@ -15,9 +15,9 @@ before(async () => {
 after(async () => {
   const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
   for (const id of ids) await d.docker(['rm', '-f', id]);
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
+  const tasks = await tasksLeft(d);
   const leaks = await d.cleanup();
-  assert.equal(tasks.stdout.trim(), '', 'containerd tasks left');
+  assert.equal(tasks, '', 'containerd tasks left');
   assert.deepEqual(leaks, []);
   for (const ctl of ['memory', 'pids', 'cpu']) {
     const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import http from 'node:http';
-import { TestDaemon, ROOT, run, shimsOf } from './harness.js';
+import { TestDaemon, ROOT, run, shimsOf, settled, tasksLeft } from './harness.js';
 import { TestRegistry } from './registry.js';
 import { archive, image, layerTar, toBuffer } from './image-fixtures.js';
 
@@ -203,10 +203,9 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
     assert.deepEqual(layers, [], 'layer directories left');
     const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(join(d.dataRoot, 'overlay2')));
     assert.deepEqual(mounts, [], 'overlay mounts left');
-    const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-    const leftTasks = tasks.stdout.trim();
+    const leftTasks = await tasksLeft(d);
     assert.equal(leftTasks, '', `containerd tasks left; the daemon said of them:\n${d.logs.split('\n').filter((l) => leftTasks && l.includes(leftTasks.slice(0, 12))).join('\n')}`);
-    const fifos = await readdir(join(d.execRoot, 'fifo')).catch(() => [] as string[]);
+    const fifos = await settled(() => readdir(join(d.execRoot, 'fifo')).catch(() => [] as string[]));
     assert.deepEqual(fifos, [], 'FIFO directories left');
     const cgroups = await readdir('/sys/fs/cgroup/memory/berth').catch(() => [] as string[]);
     for (const c of containers) seen.add(c.Id);

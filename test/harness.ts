@@ -212,6 +212,27 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * What `read` finds, once it finds nothing or `ms` have passed: for leak checks of clean-ups
+ * that finish after the request (a container's task is deleted in containerd after its
+ * removal is answered; shutdown waits for that, a check on a running daemon polls).
+ */
+export async function settled<T>(read: () => Promise<T[]>, ms = 5000): Promise<T[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const left = await read();
+    if (!left.length || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The containerd tasks left in berthd's namespace, after up to 5 s to settle. */
+export async function tasksLeft(d: TestDaemon): Promise<string> {
+  const sock = join(d.execRoot, 'containerd', 'containerd.sock');
+  const left = await settled(async () => (await run('ctr', ['-a', sock, '-n', 'berth', 'tasks', 'ls', '-q'])).stdout.split('\n').filter(Boolean));
+  return left.join('\n');
+}
+
 export async function exists(path: string): Promise<boolean> {
   try { await access(path); return true; } catch { return false; }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestDaemon, ROOT, run, exists, alive } from './harness.js';
+import { TestDaemon, ROOT, run, exists, alive, settled, tasksLeft } from './harness.js';
 
 /**
  * Issue 8, containers only: what a daemon restart (SIGTERM or SIGKILL), live-restore and the
@@ -63,10 +63,11 @@ async function finish(d: TestDaemon): Promise<string[]> {
   }
   const known = [...ids, ...everSeen.get(d.dir) ?? []];
   // FIFOs (and their directories) of removed containers.
-  const fifos = await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')']);
-  for (const f of fifos.stdout.split('\n').filter((f) => known.some((id) => f.includes(id)))) leaks.push(`FIFO left: ${f}`);
-  const tasks = await run('ctr', ['-a', join(d.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', 'tasks', 'ls', '-q']);
-  if (tasks.stdout.trim()) leaks.push(`containerd tasks left: ${tasks.stdout.trim()}`);
+  const tasks = await tasksLeft(d);
+  if (tasks) leaks.push(`containerd tasks left: ${tasks}`);
+  const fifos = await settled(async () => (await run('find', [d.dir, '(', '-type', 'p', '-o', '-path', '*fifo*', ')'])).stdout
+    .split('\n').filter((f) => known.some((id) => f.includes(id))));
+  for (const f of fifos) leaks.push(`FIFO left: ${f}`);
   leaks.push(...await d.cleanup());
   for (const ctl of ['memory', 'pids', 'cpu']) {
     const left = await readdir(`/sys/fs/cgroup/${ctl}/berth`).catch(() => [] as string[]);

@@ -128,6 +128,8 @@ interface Live {
   stopping?: boolean;
   /** containerd confirmed the last run's task and container deleted: removal need not ask again. */
   taskDeleted?: boolean;
+  /** containerd deleting the last run's task: a new run waits for it, nothing else does. */
+  deleting?: Promise<void>;
 }
 
 const now = () => new Date().toISOString();
@@ -146,6 +148,8 @@ export class ContainerService {
   readonly #d: ContainerDeps;
   readonly #live = new Map<string, Live>();
   #shuttingDown = false;
+  /** Clean-ups no request waits for (a task's deletion in containerd); shutdown waits for them. */
+  readonly #background = new Set<Promise<unknown>>();
 
   constructor(deps: ContainerDeps) {
     this.#d = deps;
@@ -274,6 +278,8 @@ export class ContainerService {
   }
 
   async #runOnce(c: Container, live: Live): Promise<void> {
+    // The previous run's task must be gone from containerd before a task of the same ID.
+    await live.deleting;
     const t0 = performance.now();
     const rootfs = await this.#d.layers.mountRW(c.ID);
     let created = false;
@@ -503,14 +509,14 @@ export class ContainerService {
     const oom = live.cgroupsPath ? (await oomKills(live.cgroupsPath)) > 0 : false;
     if (oom) this.#event(c, 'oom');
     // The task's exit leaves its root and namespace unused: they are released while containerd
-    // deletes the task (the shim's runc delete needs neither).
-    await Promise.all([
-      this.#d.runtime.delete(c.ID).then(
-        () => { live.taskDeleted = true; },
-        (err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'),
-      ),
-      this.#release(c),
-    ]);
+    // deletes the task (the shim's runc delete needs neither). Nothing the client sees waits
+    // for that deletion (20-40 ms of runc and shim), only the next run of this container; a
+    // crash meanwhile leaves a containerd container that restore removes as an orphan.
+    live.deleting = this.#inBackground(this.#d.runtime.delete(c.ID).then(
+      () => { live.taskDeleted = true; },
+      (err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'runtime delete failed'),
+    ));
+    await this.#release(c);
     live.health?.stop();
     live.health = undefined;
     live.restart ??= new RestartManager(c.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
@@ -557,6 +563,12 @@ export class ContainerService {
     Object.assign(c.State, { Status: 'exited', Running: false, Restarting: false });
     await this.#d.store.save(c).catch((err: unknown) => this.#d.log.error({ err }, 'failed to save container state'));
     for (const w of live.exitWaiters.splice(0)) w.resolve(c.State.ExitCode);
+  }
+
+  #inBackground<T>(p: Promise<T>): Promise<T> {
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p)).catch(() => {});
+    return p;
   }
 
   /** Whatever the record says, no task of a removed container stays in containerd. */
@@ -693,7 +705,12 @@ export class ContainerService {
     }
     if (c.State.Status === 'removing') return;
     c.State.Status = 'removing';
-    if (!pending?.taskDeleted) await this.#reapTask(c);
+    if (pending?.deleting && !pending.taskDeleted) {
+      // Under way since the exit: should it fail, the task is reaped after it.
+      void this.#inBackground(pending.deleting.then(() => (pending.taskDeleted ? undefined : this.#reapTask(c))));
+    } else if (!pending?.taskDeleted) {
+      await this.#reapTask(c);
+    }
     await this.#d.networks.remove(c).catch((err: unknown) => this.#d.log.warn({ err, container: c.ID }, 'network removal failed'));
     await this.#d.mounts.remove(c, !!opts.volumes || !!c.HostConfig.AutoRemove);
     await this.#d.layers.releaseRW(c.ID);
@@ -1241,8 +1258,8 @@ export class ContainerService {
       l.restart?.cancel();
       l.health?.stop();
     }
-    if (opts.liveRestore) return;
-    await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
+    if (!opts.liveRestore) await Promise.allSettled(this.#d.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.ID)));
+    while (this.#background.size) await Promise.allSettled([...this.#background]);
   }
 }
 
