@@ -17,7 +17,7 @@ import { removeAllAndFindLeaks } from './container-fixture.js';
  * ip6.arpa answers from the embedded DNS server, a restart handing no address out twice, and
  * nothing (bridge, veth, ip6tables rule) left at the end.
  *
- * Subnets: IPv4 10.236-238.<n>.0/24 (the harness's <n>), IPv6 under fd00:b0:<t>::/48 with <t>
+ * Subnets: IPv4 10.235-239.<n>.0/24 (the harness's <n>), IPv6 under fd00:b0:<t>::/48 with <t>
  * from this process, so test files can run side by side.
  */
 let d: TestDaemon;
@@ -395,6 +395,36 @@ test('after berthd is killed, the next start removes the ip6tables DNAT rules of
   const heir = (await inspect('heir6')).NetworkSettings.Networks.dual.GlobalIPv6Address;
   assert.equal(heir, ip6);
   await ok(['rm', '-f', 'heir6']);
+});
+
+test('without --ip6tables (dockerd 20.10\'s default) no ip6tables rule is made: :: is served by the proxy alone', async () => {
+  const e = await TestDaemon.start({ args: ['--dns', '127.0.0.1', '--ipv6', '--fixed-cidr-v6', `${V6('e')}::/64`] });
+  const eSince = new Date();
+  const leaks: string[] = [];
+  try {
+    const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), e.socket]);
+    assert.equal(r.code, 0, r.stderr);
+    const eok = async (args: string[]) => { const x = await e.docker(args); assert.equal(x.code, 0, `docker ${args.join(' ')}: ${x.stderr}`); return x.stdout; };
+    const id = (await eok(['network', 'create', '--ipv6', '--subnet', `10.235.${e.subnet.split('.')[2]}.0/24`, '--subnet', `${V6('f')}::/64`, 'plain6'])).trim();
+    const bridge = `br-${id.slice(0, 12)}`;
+    bridges.add(bridge);
+    await eok(['run', '-d', '--name', 'p6', '--network', 'plain6', '-p', '80', 'busybox', ...HTTPD('proxy-six')]);
+    const ins = JSON.parse(await eok(['inspect', 'p6']))[0];
+    assert.ok(ins.NetworkSettings.Networks.plain6.GlobalIPv6Address.startsWith(`${V6('f')}::`));
+    const p6 = Number((ins.NetworkSettings.Ports['80/tcp'] as Array<{ HostIp: string; HostPort: string }>).find((b) => b.HostIp === '::')!.HostPort);
+    assert.match(await getEventually('::1', p6, 'proxy-six'), /proxy-six/);
+    const six = (await run('ip6tables-save', [])).stdout.split('\n').filter((l) => l.includes(bridge) || l.includes(`berth:${e.bridge}`));
+    assert.deepEqual(six, []);
+    // IPv4 rules are there as ever.
+    assert.ok((await run('iptables-save', [])).stdout.includes(`berth:${bridge}`));
+    await eok(['rm', '-f', 'p6']);
+    await eok(['network', 'rm', 'plain6']);
+  } finally {
+    for (const n of ['p6']) await e.docker(['rm', '-f', n]);
+    await e.docker(['network', 'rm', 'plain6']);
+    leaks.push(...await removeAllAndFindLeaks(e, eSince));
+  }
+  assert.deepEqual(leaks, []);
 });
 
 test('--ipv6 without --fixed-cidr-v6: berthd does not start, with dockerd\'s reason', async () => {

@@ -464,7 +464,7 @@ export class NetworkController implements Networks {
     this.#nets.delete(n.id);
     await n.dns?.close().catch(() => {});
     n.dns = undefined;
-    if (this.#o.iptables) await removeRules(n.bridge!, !!this.#o.ip6tables);
+    if (this.#o.iptables) await removeRules(n.bridge!, this.#ip6Rules(n));
     await deleteBridge(n.bridge!);
     await this.#queue(n.id, () => rm(join(this.#dir, 'networks', `${n.id}.json`), { force: true }));
   }
@@ -747,6 +747,9 @@ export class NetworkController implements Networks {
     }
   }
 
+  /** Whether `n` may have ip6tables rules to remove: with --ip6tables, or made by a daemon that had it. */
+  #ip6Rules(n: Net): boolean { return !!this.#o.ip6tables || !!n.pool6; }
+
   /** Gives back both addresses `owner` holds on `n`; true when there was one. */
   #release(n: Net, owner: string): boolean {
     const v4 = n.pool?.release(owner) ?? false;
@@ -975,8 +978,8 @@ export class NetworkController implements Networks {
     // Containers kept running (live-restore) keep their rules.
     if (!this.#o.iptables || [...this.#endpoints.values()].some((m) => m.size > 0)) return;
     for (const n of this.#bridges()) {
-      if (n.predefined) await removeRulesButMasquerade(n.bridge!, !!this.#o.ip6tables);
-      else await removeRules(n.bridge!, !!this.#o.ip6tables);
+      if (n.predefined) await removeRulesButMasquerade(n.bridge!, this.#ip6Rules(n));
+      else await removeRules(n.bridge!, this.#ip6Rules(n));
     }
   }
 }
