@@ -136,7 +136,8 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
       await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
       await d.stop('SIGKILL');
       await work;
-      d = await TestDaemon.start({ dir, ...(process.env.BERTH_FAULT_KEEP ? { args: ['-D'] } : {}) });
+      // With debug logs, so a start that hangs shows where (the error carries the log's end).
+      d = await TestDaemon.start({ dir, args: ['-D'] });
       // Everything listed can be inspected.
       const containers = (await d.request('GET', '/v1.41/containers/json?all=1')).json() as Array<{ Id: string }>;
       for (const c of containers) {

@@ -112,7 +112,7 @@ export class TestDaemon {
       } catch { /* not listening yet */ }
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error(`berthd was not ready within ${timeoutMs} ms:\n${this.#stderr}`);
+    throw new Error(`berthd was not ready within ${timeoutMs} ms; the last of its log:\n${this.#stderr.split('\n').slice(-80).join('\n')}`);
   }
 
   /** One raw API request over the daemon's socket. */
