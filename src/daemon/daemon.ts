@@ -94,6 +94,7 @@ export class Daemon {
         started,
       ]);
       await waitServing(socket, 20_000);
+      log.debug('start-up: image store open, containerd serving');
       // grpc-js and the protos load only after the sockets listen: their parsing would delay
       // the first answer. The first /version or /info waits for containerd's own version.
       let components: Promise<Components> | undefined;
@@ -148,6 +149,7 @@ export class Daemon {
           id: v.Id, volumes: (v.Mounts as Array<{ Type: string; Name?: string }>).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
         })),
       });
+      log.debug('start-up: volumes open');
       const networks = new NetworkController({
         dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
         iptables: config.iptables, ipMasq: config.ipMasq, icc: config.icc, ipForward: config.ipForward, defaultGateway: config.defaultGateway, userlandProxy: config.userlandProxy, fixedCidr: config.fixedCidr, ipv6: config.ipv6, fixedCidrV6: config.fixedCidrV6, ip6tables: config.ip6tables, hostIp: config.ip, defaultAddressPools: config.defaultAddressPools, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
@@ -218,7 +220,9 @@ export class Daemon {
         archiveDir: join(config.execRoot, 'archive'),
       });
       const cs = containers;
+      log.debug('start-up: container records read');
       const restored = await cs.restore({ liveRestore: config.liveRestore });
+      log.debug('start-up: containers restored');
       await images.driver.dropFound?.();
       if (restored.restarted + restored.removed + restored.adopted > 0) log.info(restored, 'containers restored');
       const daemon = new Daemon({ config, log, locks, supervisor, runtime, events, images, containers: cs, networks, volumes });
