@@ -25,6 +25,8 @@ export interface Dirs {
   pidfile: string;
   config: string;
   log: string;
+  /** The bridge the daemon takes as its default (`-b`), made by the bench, with its own subnet. */
+  bridge: string;
 }
 
 /** How to start one kind of engine; everything else about running it is shared. */
@@ -37,7 +39,7 @@ export interface EngineSpec {
 function daemonFlags(d: Dirs): string[] {
   return [
     '--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', `unix://${d.socket}`,
-    '--pidfile', d.pidfile, '--config-file', d.config, '--bridge=none', '--iptables=false',
+    '--pidfile', d.pidfile, '--config-file', d.config, `--bridge=${d.bridge}`, '--iptables=false',
   ];
 }
 
@@ -52,6 +54,12 @@ export function berthdSpec(script = join(ROOT, 'bin', 'berthd')): EngineSpec {
 }
 
 export class EngineError extends Error {}
+
+let bridges = 0;
+
+function ip(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile('ip', args, (err, _out, stderr) => (err ? reject(new Error(`ip ${args.join(' ')}: ${stderr}`)) : resolve())));
+}
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -68,7 +76,7 @@ export class Engine {
   #disposed = false;
   #logOffset = 0;
 
-  private constructor(spec: EngineSpec, dir: string, socketName: string) {
+  private constructor(spec: EngineSpec, dir: string, socketName: string, bridge: string) {
     this.name = spec.name;
     this.#spec = spec;
     this.dirs = {
@@ -79,12 +87,21 @@ export class Engine {
       pidfile: join(dir, `${spec.name}.pid`),
       config: join(dir, 'daemon.json'),
       log: join(dir, 'daemon.log'),
+      bridge,
     };
   }
 
   static async create(spec: EngineSpec): Promise<Engine> {
     const dir = await mkdtemp('/tmp/bb-');
-    const e = new Engine(spec, dir, spec.name === 'dockerd' ? 'docker.sock' : `${spec.name}.sock`);
+    // Each engine's default bridge: an existing one (`-b`, as both take it), on a subnet of its
+    // own; with --iptables=false nothing on it reaches beyond the host.
+    const n = ++bridges;
+    const bridge = `bb-default${n}`;
+    await ip(['link', 'del', bridge]).catch(() => {});
+    await ip(['link', 'add', 'name', bridge, 'type', 'bridge']);
+    await ip(['addr', 'add', `10.231.${20 + n}.1/24`, 'dev', bridge]);
+    await ip(['link', 'set', bridge, 'up']);
+    const e = new Engine(spec, dir, spec.name === 'dockerd' ? 'docker.sock' : `${spec.name}.sock`, bridge);
     await writeFile(e.dirs.config, '{}\n');
     await writeFile(e.dirs.log, '');
     return e;
@@ -225,6 +242,7 @@ export class Engine {
     const still = await mountsUnder(this.dirs.dir);
     if (still.length) warnings.push(`${this.name}: could not unmount ${still.join(', ')}; kept ${this.dirs.dir}`);
     else if (!opts.keep) await rm(this.dirs.dir, { recursive: true, force: true });
+    await ip(['link', 'del', this.dirs.bridge]).catch((err: unknown) => warnings.push(`${this.name}: bridge ${this.dirs.bridge}: ${String(err)}`));
     return warnings;
   }
 

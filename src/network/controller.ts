@@ -16,7 +16,8 @@ import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
 import { removeWhere, type Rule } from './iptables.js';
 import { run } from './run.js';
-import { addInterface, createNetns, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
+import { addInterface, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
+import { NetnsPool } from './netns-pool.js';
 import type { NetworkCreate, NetworkResource, Networks, NetworksOptions } from './types.js';
 
 /** A network as the controller holds it: the persisted record and what runs for it. */
@@ -123,6 +124,14 @@ export class NetworkController implements Networks {
   /** DNAT rules of each container's published ports. */
   readonly #dnat = new Map<string, Rule[]>();
   readonly #saves = new Map<string, Promise<void>>();
+  /** Namespaces made ahead for bridge starts. */
+  readonly #pool: NetnsPool;
+  /**
+   * A stopped container's veths and namespace, going after the stop is answered (a veth's
+   * deletion waits for the kernel's RCU grace period, ~20 ms); its addresses stay taken until
+   * its veths are gone. Per container, in order; its next start waits for it.
+   */
+  readonly #teardowns = new Map<string, Promise<void>>();
   #defaultState?: DefaultState;
   #ready?: Promise<void>;
   #hostResolv = '';
@@ -131,6 +140,7 @@ export class NetworkController implements Networks {
     // As dockerd, which fails to start: the default bridge can have IPv6 only on a subnet given.
     if (o.ipv6 && !o.fixedCidrV6 && o.bridge !== 'none') throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
     this.#o = o;
+    this.#pool = new NetnsPool(join(o.execRoot, 'netns-pool'), o.log ? { log: o.log } : {});
   }
 
   get #dir(): string { return join(this.#o.dataRoot, 'network'); }
@@ -139,7 +149,10 @@ export class NetworkController implements Networks {
   // ---------------------------------------------------------------- start-up
 
   #init(): Promise<void> {
-    this.#ready ??= this.#load().catch((err: unknown) => { this.#ready = undefined; throw err; });
+    this.#ready ??= this.#pool.sweep().then(() => this.#load()).then(
+      () => { if (this.#bridges().length) this.#pool.warm(); },
+      (err: unknown) => { this.#ready = undefined; throw err; },
+    );
     return this.#ready;
   }
 
@@ -476,6 +489,8 @@ export class NetworkController implements Networks {
     if (Object.keys(this.#containersOf(n)).length) {
       throw new Forbidden(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
     }
+    // A stopped container's veth may still be on the bridge, and its release would save the record.
+    await this.#teardownsDone();
     await this.#down(n);
     this.#o.event?.('destroy', n.id, { name: n.name, type: 'bridge' });
   }
@@ -603,8 +618,9 @@ export class NetworkController implements Networks {
       return {};
     }
     const path = this.#netnsPath(c);
+    await this.#teardowns.get(c.ID);
     await this.#teardownEndpoints(c, false);
-    await createNetns(path);
+    await this.#pool.take(path);
     Object.assign(ns, { SandboxID: newId(), SandboxKey: path });
     let env: string[] = [];
     try {
@@ -770,9 +786,35 @@ export class NetworkController implements Networks {
     await this.#unpublish(c);
     const m = this.#mode(c);
     if (m === 'host' || m.startsWith('container:')) return;
-    await this.#teardownEndpoints(c);
-    await destroyNetns(this.#netnsPath(c));
+    // What the unplugging needs is read now: the record changes once this returns.
+    const eps = this.#endpoints.get(c.ID);
+    this.#endpoints.delete(c.ID);
+    const sweep = Object.entries(c.NetworkSettings?.Networks ?? {}).flatMap(([name, cfg]) => {
+      const n = this.#netOf(name, cfg);
+      return n?.driver === 'bridge' && !eps?.has(n.id) ? [this.#hostVeth(c, n)] : [];
+    });
+    for (const ep of eps?.values() ?? []) this.#o.event?.('disconnect', ep.net.id, { container: c.ID, name: ep.net.name, type: ep.net.driver });
     this.#clearSettings(c);
+    const path = this.#netnsPath(c);
+    const id = c.ID;
+    const prev = this.#teardowns.get(id);
+    const job: Promise<void> = (async () => {
+      await prev;
+      for (const ep of eps?.values() ?? []) await removeInterface(ep.hostVeth);
+      for (const v of sweep) await removeInterface(v);
+      await destroyNetns(path);
+      // Only now may another container take the addresses.
+      for (const n of this.#bridges()) {
+        if (this.#release(n, id)) await this.#save(n);
+      }
+    })().catch((err: unknown) => this.#o.log?.warn({ err, container: id }, 'network teardown'))
+      .finally(() => { if (this.#teardowns.get(id) === job) this.#teardowns.delete(id); });
+    this.#teardowns.set(id, job);
+  }
+
+  /** Waits for every teardown under way. */
+  async #teardownsDone(): Promise<void> {
+    while (this.#teardowns.size) await Promise.allSettled([...this.#teardowns.values()]);
   }
 
   async remove(c: Container): Promise<void> {
@@ -968,6 +1010,8 @@ export class NetworkController implements Networks {
   // ---------------------------------------------------------------- shutdown
 
   async close(): Promise<void> {
+    await this.#teardownsDone();
+    await this.#pool.close();
     await this.#proxies.close();
     if (!this.#ready) return;
     await this.#ready.catch(() => {});
