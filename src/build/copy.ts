@@ -115,25 +115,37 @@ export function memLookup(root: MemDir, rel: string): MemEntry | undefined {
   return cur;
 }
 
-const memFileHash = (f: MemFile) => createHash('sha256').update(fileHashPrefix(f.mode)).update(f.data).digest('hex');
+/** Hashes files held in memory, letting the event loop run after every few MiB. */
+class MemHasher {
+  #since = 0;
 
-function memDirHash(dir: MemDir, excluded: (rel: string) => boolean, base: string): string {
-  const h = createHash('sha256');
-  const walk = (d: MemDir, rel: string): void => {
-    for (const n of [...d.entries.keys()].sort()) {
-      const r = rel ? `${rel}/${n}` : n;
-      if (excluded(posix.join(base, r))) continue;
-      const e = d.entries.get(n)!;
-      if (isMemDir(e)) {
-        h.update(dirLine(r, e.mode));
-        walk(e, r);
-      } else {
-        h.update(fileLine(r, memFileHash(e)));
-      }
+  async file(f: MemFile): Promise<string> {
+    this.#since += f.data.length;
+    if (this.#since >= 4 << 20) {
+      this.#since = 0;
+      await new Promise<void>((r) => setImmediate(r));
     }
-  };
-  walk(dir, '');
-  return h.digest('hex');
+    return createHash('sha256').update(fileHashPrefix(f.mode)).update(f.data).digest('hex');
+  }
+
+  async dir(dir: MemDir, excluded: (rel: string) => boolean, base: string): Promise<string> {
+    const h = createHash('sha256');
+    const walk = async (d: MemDir, rel: string): Promise<void> => {
+      for (const n of [...d.entries.keys()].sort()) {
+        const r = rel ? `${rel}/${n}` : n;
+        if (excluded(posix.join(base, r))) continue;
+        const e = d.entries.get(n)!;
+        if (isMemDir(e)) {
+          h.update(dirLine(r, e.mode));
+          await walk(e, r);
+        } else {
+          h.update(fileLine(r, await this.file(e)));
+        }
+      }
+    };
+    await walk(dir, '');
+    return h.digest('hex');
+  }
 }
 
 /** The parts of a source as written that every resolution shares, with the escape check. */
@@ -151,11 +163,12 @@ function sourcePaths(orig: string): { clean: string; rel: string } {
  * the same context extracted under `hostRoot` (where `host` points; the caller extracts it
  * there before copying).
  */
-export function resolveMemSources(tree: MemDir, hostRoot: string, sources: string[], excluded: (rel: string) => boolean): CopySource[] {
+export async function resolveMemSources(tree: MemDir, hostRoot: string, sources: string[], excluded: (rel: string) => boolean): Promise<CopySource[]> {
   const out: CopySource[] = [];
-  const source = (rel: string, e: MemEntry): CopySource => ({
+  const hasher = new MemHasher();
+  const source = async (rel: string, e: MemEntry): Promise<CopySource> => ({
     path: rel, host: posix.join(hostRoot, rel), dir: isMemDir(e),
-    hash: isMemDir(e) ? `dir:${memDirHash(e, excluded, rel)}` : `file:${memFileHash(e)}`,
+    hash: isMemDir(e) ? `dir:${await hasher.dir(e, excluded, rel)}` : `file:${await hasher.file(e)}`,
   });
   for (const orig of sources) {
     const { clean, rel } = sourcePaths(orig);
@@ -171,13 +184,13 @@ export function resolveMemSources(tree: MemDir, hostRoot: string, sources: strin
         }
       };
       walk(tree, '');
-      for (const [m, e] of matches) out.push(source(m, e));
+      for (const [m, e] of matches) out.push(await source(m, e));
       continue;
     }
     if (rel !== '' && excluded(rel)) throw notFound(orig);
     const e = memLookup(tree, rel);
     if (!e) throw notFound(orig);
-    out.push(source(rel, e));
+    out.push(await source(rel, e));
   }
   return out;
 }
