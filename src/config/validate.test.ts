@@ -33,6 +33,13 @@ describe('validation: bridge and iptables', () => {
     await fails([], msg, { bridge: 'br0', bip: '172.18.0.1/16' });
   });
 
+  it('refuses --ip6tables without --experimental, as dockerd 20.10', async () => {
+    const msg = 'ip6tables rules are only available if experimental features are enabled';
+    await fails(['--ip6tables'], msg);
+    await fails([], msg, { ip6tables: true });
+    assert.equal((await load(['--ip6tables', '--experimental'])).ip6tables, true);
+  });
+
   it('refuses --icc=false with --iptables=false', async () => {
     const msg = 'You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true.';
     await fails(['--icc=false', '--iptables=false'], msg);

@@ -88,6 +88,7 @@ export function buildConfig(v: Values, d: Derived): Config {
   if (!iptables && !bool('icc')) {
     fail('You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true.');
   }
+  if (bool('ip6tables') && !bool('experimental')) fail('ip6tables rules are only available if experimental features are enabled');
   // Masquerading is done with iptables rules: without iptables, dockerd quietly drops it.
   const ipMasq = iptables && bool('ip-masq');
   if (str('bridge') !== '' && str('bip') !== '') {
