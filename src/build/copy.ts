@@ -64,7 +64,7 @@ async function hashFile(host: string, st: Stats): Promise<string> {
   const h = createHash('sha256');
   h.update(fileHashPrefix(st.mode));
   if (st.isSymbolicLink()) h.update(`link\0${await fsp.readlink(host)}`);
-  else if (st.size <= READ_WHOLE) h.update(await fsp.readFile(host));
+  else if (st.isFile() && st.size <= READ_WHOLE) h.update(await fsp.readFile(host));
   else {
     for await (const chunk of createReadStream(host)) h.update(chunk as Buffer);
   }
