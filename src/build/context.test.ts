@@ -143,7 +143,7 @@ test('the Dockerfile: the lower-case fallback, a missing one, and .dockerignore 
   }
 });
 
-test('a context with a symlink, a hard link, or more than the memory limit goes to disk, with the same results', async () => {
+test('a context with a symlink, a hard link, an unnamed directory, or more than the memory limit goes to disk, with the same results', async () => {
   const linked = join(dir, 'linked');
   await mkdir(linked);
   await writeFile(join(linked, 'Dockerfile'), 'FROM busybox\n');
@@ -154,13 +154,15 @@ test('a context with a symlink, a hard link, or more than the memory limit goes 
   await writeFile(join(hard, 'Dockerfile'), 'FROM busybox\n');
   await writeFile(join(hard, 'f'), 'f');
   execFileSync('ln', [join(hard, 'f'), join(hard, 'g')]);
-  for (const [tar, limit] of [[tarOf(linked), undefined], [tarOf(hard), undefined], [tarOf(src), 50_000]] as const) {
+  // A tar that names a file but not its directory (GNU tar given the file's path) goes to disk too:
+  // the directory's mode is then what extraction makes of it.
+  for (const [tar, limit] of [[tarOf(linked), undefined], [tarOf(hard), undefined], [tarOf(src), 50_000], [tarOf(src, ['Dockerfile', 'data/one']), undefined]] as const) {
     const ctx = await BuildContext.fromTar(body(tar), tmp, limit === undefined ? {} : { memoryLimit: limit });
     const disk = await BuildContext.fromTar(body(tar), tmp, { memoryLimit: 0 });
     try {
       assert.equal(ctx.inMemory, false);
       assert.equal((await stat(ctx.root)).isDirectory(), true);
-      for (const list of [['.'], ['f'], ['alias'], ['data']]) assert.deepEqual(await resolved(ctx, list), await resolved(disk, list));
+      for (const list of [['.'], ['f'], ['alias'], ['data'], ['data/one']]) assert.deepEqual(await resolved(ctx, list), await resolved(disk, list));
     } finally {
       await ctx.close();
       await disk.close();
