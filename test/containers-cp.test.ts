@@ -4,8 +4,8 @@ import http from 'node:http';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exists, type TestDaemon } from './harness.js';
-import { dockerOk, sleep, useBusyboxDaemon } from './container-fixture.js';
+import { exists, TestDaemon } from './harness.js';
+import { dockerOk, removeAllAndFindLeaks, sleep, startWithBusybox, useBusyboxDaemon } from './container-fixture.js';
 
 /**
  * Issue 4, `docker cp` through what dockerd 20.10 mounts over a container's root for an
@@ -32,9 +32,28 @@ after(async () => {
 const ok = (args: string[]) => dockerOk(d, args);
 
 /** Mount points under the daemon's archive directory (the copies' private mounts). */
-async function copyMounts(): Promise<string[]> {
+async function copyMounts(of: TestDaemon = d): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').filter((l) => l.includes(join(d.execRoot, 'archive')));
+  return info.split('\n').filter((l) => l.includes(join(of.execRoot, 'archive')));
+}
+
+/** A GET of the archive whose body is left unread: the daemon's stream stalls with its mounts in place. */
+async function stalledGet(of: TestDaemon, container: string, path: string): Promise<http.ClientRequest> {
+  const req = http.request({ socketPath: of.socket, method: 'GET', path: `/containers/${container}/archive?path=${encodeURIComponent(path)}` });
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    req.on('response', resolve);
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(res.statusCode, 200);
+  res.pause();
+  req.on('error', () => {});
+  return req;
+}
+
+/** Runs `cmd` in a container until it succeeds (a file the container writes is there). */
+async function waitFor(of: TestDaemon, container: string, cmd: string[]): Promise<void> {
+  for (let i = 0; i < 600 && (await of.docker(['exec', container, ...cmd])).code !== 0; i++) await sleep(100);
 }
 
 async function mounted(path: string): Promise<boolean> {
@@ -292,17 +311,9 @@ test('docker cp out, the client going away mid-stream: the running container nev
   await ok(['volume', 'create', 'cp-abort']);
   await ok(['run', '-d', '--name', 'cp-abort', '-v', 'cp-abort:/data', 'busybox', 'sh', '-c',
     'dd if=/dev/zero of=/data/big bs=1048576 count=64 2>/dev/null && touch /data/done && sleep 300']);
-  for (let i = 0; i < 600 && (await d.docker(['exec', 'cp-abort', 'test', '-e', '/data/done'])).code !== 0; i++) await sleep(100);
+  await waitFor(d, 'cp-abort', ['test', '-e', '/data/done']);
   const inside = await ok(['exec', 'cp-abort', 'cat', '/proc/self/mountinfo']);
-  // A GET whose body is left unread: the daemon's stream stalls with its mounts in place.
-  const req = http.request({ socketPath: d.socket, method: 'GET', path: '/containers/cp-abort/archive?path=/data/big' });
-  const first = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    req.on('response', resolve);
-    req.on('error', reject);
-    req.end();
-  });
-  assert.equal(first.statusCode, 200);
-  first.pause();
+  const req = await stalledGet(d, 'cp-abort', '/data/big');
   assert.ok((await copyMounts()).length > 0, 'the copy has its mounts while it streams');
   assert.equal(await ok(['exec', 'cp-abort', 'cat', '/proc/self/mountinfo']), inside, 'the container saw the copy\'s mounts');
   req.destroy();
@@ -314,4 +325,31 @@ test('docker cp out, the client going away mid-stream: the running container nev
   await noCopyMountsLeft();
   await ok(['rm', '-f', 'cp-abort']);
   await ok(['volume', 'rm', 'cp-abort']);
+});
+
+test('a daemon killed during a copy: its next start detaches what the copy had mounted, and copies work', async () => {
+  const since = new Date();
+  let k = await startWithBusybox();
+  try {
+    await dockerOk(k, ['run', '-d', '--name', 'cp-killed', '-v', '/data', 'busybox', 'sh', '-c',
+      'dd if=/dev/zero of=/data/big bs=1048576 count=64 2>/dev/null && touch /data/done && sleep 300']);
+    await waitFor(k, 'cp-killed', ['test', '-e', '/data/done']);
+    const req = await stalledGet(k, 'cp-killed', '/data/big');
+    assert.ok((await copyMounts(k)).length > 0);
+    await k.stop('SIGKILL');
+    req.destroy();
+    assert.ok((await copyMounts(k)).length > 0, 'the killed daemon\'s copy mounts are still there');
+    k = await TestDaemon.start({ dir: k.dir });
+    // Detached as the daemon starts, before any copy.
+    for (let i = 0; i < 100 && (await copyMounts(k)).length > 0; i++) await sleep(100);
+    assert.deepEqual(await copyMounts(k), [], 'the killed daemon\'s copy mounts were left');
+    const out = await dir('killed-out');
+    await dockerOk(k, ['run', '-d', '--name', 'cp-after', '-v', '/data', 'busybox', 'sh', '-c', 'echo after > /data/f && sleep 300']);
+    await waitFor(k, 'cp-after', ['test', '-e', '/data/f']);
+    await dockerOk(k, ['cp', 'cp-after:/data/f', join(out, 'f')]);
+    assert.equal(await readFile(join(out, 'f'), 'utf8'), 'after\n');
+    assert.deepEqual(await copyMounts(k), []);
+  } finally {
+    assert.deepEqual(await removeAllAndFindLeaks(k, since), []);
+  }
 });

@@ -103,8 +103,11 @@ function detach(path: string): void {
  * and removes the empty directories.
  */
 export async function clearStale(base: string): Promise<void> {
-  const left = (await mountPoints()).filter((p) => p.startsWith(base + '/')).sort((a, b) => a.length - b.length);
-  for (const p of left) detach(p);
+  base = await fsp.realpath(base).catch(() => base);
+  // Only each tree's root: detaching it takes the mounts over it along, and paths below it
+  // run through the container's files, which are not to be followed.
+  const roots = new Set((await mountPoints()).filter((p) => p.startsWith(base + '/') && !p.slice(base.length + 1).includes('/')));
+  for (const p of roots) detach(p);
   for (const name of await fsp.readdir(base).catch(() => [] as string[])) await fsp.rmdir(posix.join(base, name)).catch(() => {});
 }
 
@@ -124,7 +127,8 @@ export class MountTree {
    */
   static async build(base: string, rootfs: string, mounts: ArchiveMount[], onMounted?: (m: ArchiveMount) => void): Promise<MountTree> {
     await fsp.mkdir(base, { recursive: true, mode: 0o700 });
-    const dir = posix.join(base, randomBytes(8).toString('hex'));
+    // The real path: mount targets are checked against what the kernel says they are.
+    const dir = posix.join(await fsp.realpath(base), randomBytes(8).toString('hex'));
     await fsp.mkdir(dir, { mode: 0o700 });
     const tree = new MountTree(dir);
     try {
@@ -156,6 +160,8 @@ export class MountTree {
     }
     if (!st) throw new SystemError(`stat ${m.source}: no such file or directory`);
     const target = await resolveInScope(this.root, m.destination);
+    // Only the root's own bind sits at the root: one detach of it undoes everything.
+    if (target === this.root) throw new SystemError(`cannot mount ${m.destination} over the container's root for the copy`);
     await createIfNotExists(target, st.isDirectory());
     try {
       await atExactly(target, (p) => native.mount(m.source, p, '', MS.BIND | (m.recursive ? MS.REC : 0), '', ''));

@@ -153,6 +153,7 @@ export class ContainerService {
 
   constructor(deps: ContainerDeps) {
     this.#d = deps;
+    void this.#archiveBase();
   }
 
   #liveOf(id: string): Live {
@@ -784,9 +785,15 @@ export class ContainerService {
     return this.#d.archiveDir ?? join(tmpdir(), `berth-archive-${process.pid}`);
   }
 
-  /** Once per daemon, before its first copy: what a killed daemon left mounted for one goes. */
+  /**
+   * Once per daemon, from its start (copies wait for it): what a killed daemon left mounted
+   * for a copy goes.
+   */
   #archiveBase(): Promise<void> {
-    this.#archiveReady ??= this.#d.archiveDir ? clearStale(this.#d.archiveDir) : Promise.resolve();
+    const dir = this.#d.archiveDir;
+    this.#archiveReady ??= dir
+      ? clearStale(dir).catch((err: unknown) => this.#d.log.warn({ err, dir }, 'detaching the mounts of an earlier daemon\'s copies failed'))
+      : Promise.resolve();
     return this.#archiveReady;
   }
 
