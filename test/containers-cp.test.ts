@@ -285,6 +285,20 @@ test('docker cp of a directory holding volumes and binds includes their files; r
   await ok(['volume', 'rm', 'cp-nested']);
 });
 
+test('docker cp with a user\'s file bound at /etc/hosts: that file, not the daemon\'s', async () => {
+  const host = await dir('userhosts');
+  await writeFile(join(host, 'hosts'), '10.9.8.7\tmine\n');
+  await ok(['run', '-d', '--name', 'cp-userhosts', '-v', `${join(host, 'hosts')}:/etc/hosts:ro`, 'busybox', 'sleep', '300']);
+  const out = await dir('userhosts-out');
+  await ok(['cp', 'cp-userhosts:/etc/hosts', join(out, 'hosts')]);
+  assert.equal(await readFile(join(out, 'hosts'), 'utf8'), '10.9.8.7\tmine\n');
+  await ok(['cp', 'cp-userhosts:/etc', join(out, 'etc')]);
+  assert.equal(await readFile(join(out, 'etc', 'hosts'), 'utf8'), '10.9.8.7\tmine\n');
+  assert.match(await readFile(join(out, 'etc', 'hostname'), 'utf8'), /^[0-9a-f]{12}\n$/);
+  await noCopyMountsLeft();
+  await ok(['rm', '-f', 'cp-userhosts']);
+});
+
 test('docker cp and tmpfs mounts: as dockerd, a copy sees the directory under the tmpfs, not its content', async () => {
   await ok(['run', '-d', '--name', 'cp-tmpfs', '--tmpfs', '/scratch', '--mount', 'type=tmpfs,destination=/scratch2', 'busybox', 'sh', '-c',
     'echo in-tmpfs > /scratch/t.txt && echo in-tmpfs > /scratch2/t.txt && sleep 300']);
