@@ -16,7 +16,7 @@ import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
 import { removeWhere, type Rule } from './iptables.js';
 import { run } from './run.js';
-import { addInterface, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
+import { addInterface, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect, type PooledVeth } from './sandbox.js';
 import { NetnsPool } from './netns-pool.js';
 import type { NetworkCreate, NetworkResource, Networks, NetworksOptions } from './types.js';
 
@@ -620,7 +620,7 @@ export class NetworkController implements Networks {
     const path = this.#netnsPath(c);
     await this.#teardowns.get(c.ID);
     await this.#teardownEndpoints(c, false);
-    await this.#pool.take(path);
+    const { veth: pooled } = await this.#pool.take(path);
     Object.assign(ns, { SandboxID: newId(), SandboxKey: path });
     let env: string[] = [];
     try {
@@ -633,13 +633,18 @@ export class NetworkController implements Networks {
         const gateway = !n.internal && ![...this.#eps(c.ID).values()].some((e) => !e.net.internal);
         // The first endpoint on a user-defined network sets the DNS redirect, in the same step.
         const dns = !n.predefined && !!n.dns && !this.#dnsEndpoint(c);
-        await this.#attach(c, n, cfg, `eth${i++}`, { gateway, dns });
+        // The first endpoint takes the veth pair made with the namespace.
+        const first = i === 0;
+        await this.#attach(c, n, cfg, `eth${i++}`, { gateway, dns, ...(first && pooled ? { pooled } : {}) });
       }
+      if (pooled && i === 0) await removeInterface(pooled.host);
       await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
       env = await this.#writeHosts(c);
       await this.#publish(c);
     } catch (err) {
       await this.#teardownEndpoints(c).catch(() => {});
+      // A pair not renamed yet keeps its pool name (once renamed, the teardown found it).
+      if (pooled) await removeInterface(pooled.host).catch(() => {});
       await destroyNetns(path).catch(() => {});
       throw err;
     }
@@ -652,7 +657,7 @@ export class NetworkController implements Networks {
   }
 
   /** Allocates an address, plugs a veth into the bridge and the namespace, records the endpoint. */
-  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, o: { gateway?: boolean; dns?: boolean } = {}): Promise<Endpoint> {
+  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, o: { gateway?: boolean; dns?: boolean; pooled?: PooledVeth } = {}): Promise<Endpoint> {
     const ip = n.pool!.allocate(c.ID, cfg.IPAMConfig?.IPv4Address || undefined);
     const custom = (c.Config as { MacAddress?: string }).MacAddress;
     const mac = custom && this.#eps(c.ID).size === 0 ? custom : macOf(ip);
@@ -668,6 +673,7 @@ export class NetworkController implements Networks {
     this.#eps(c.ID).set(n.id, ep);
     const p6 = n.pool6;
     await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
+      ...(o.pooled ? { pooled: o.pooled } : {}),
       ...(o.gateway ? { gateway: this.#routerOf(n) } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}),
       ...(ip6 && p6 ? { ip6: { ip: ip6, prefix: p6.prefix, ...(o.gateway ? { gateway: p6.gateway } : {}) } } : {}) });
     const v6 = { GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && p6 ? p6.prefix : 0, IPv6Gateway: ip6 && p6 && !n.internal ? p6.gateway : '' };
@@ -702,15 +708,21 @@ export class NetworkController implements Networks {
     return [...this.#eps(c.ID).values()].find((e) => !e.net.predefined && e.net.dns);
   }
 
-  /** Default route and the DNS redirect follow the container's endpoints. */
-  async #refreshRouting(c: Container): Promise<void> {
+  /** The endpoints that carry the default route and the DNS redirect. */
+  #routing(c: Container): { gw: Endpoint | undefined; dns: Endpoint | undefined } {
+    return { gw: [...this.#eps(c.ID).values()].find((e) => !e.net.internal), dns: this.#dnsEndpoint(c) };
+  }
+
+  /**
+   * Default route and the DNS redirect follow the container's endpoints; each is set again
+   * only when its endpoint changed since `before` (a process each, the redirect's ~15 ms).
+   */
+  async #refreshRouting(c: Container, before: { gw: Endpoint | undefined; dns: Endpoint | undefined }): Promise<void> {
     const path = this.#netnsPath(c);
-    const eps = [...this.#eps(c.ID).values()];
-    const gw = eps.find((e) => !e.net.internal);
+    const { gw, dns } = this.#routing(c);
     // IPv6's default route goes the same way, when that network has IPv6.
-    await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined, gw?.ip6 ? gw.net.pool6?.gateway : undefined);
-    const dns = this.#dnsEndpoint(c);
-    await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
+    if (gw !== before.gw) await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined, gw?.ip6 ? gw.net.pool6?.gateway : undefined);
+    if (dns !== before.dns) await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
   }
 
   #resolvConf(c: Container, embedded: boolean): string {
@@ -903,10 +915,11 @@ export class NetworkController implements Networks {
       const used = new Set([...this.#eps(c.ID).values()].map((e) => e.ifname));
       let i = 0;
       while (used.has(`eth${i}`)) i++;
+      const before = this.#routing(c);
       try {
         await this.#attach(c, n, cfg, `eth${i}`);
         ns.Networks[n.name] = cfg;
-        await this.#refreshRouting(c);
+        await this.#refreshRouting(c, before);
         await this.#writeHosts(c);
       } catch (err) {
         const ep = this.#eps(c.ID).get(n.id);
@@ -938,12 +951,13 @@ export class NetworkController implements Networks {
       const ep = this.#eps(c.ID).get(n.id);
       delete ns.Networks[key];
       if (ep) {
+        const before = this.#routing(c);
         this.#eps(c.ID).delete(n.id);
         await removeInterface(ep.hostVeth);
         if (this.#release(n, c.ID)) await this.#save(n);
         this.#o.event?.('disconnect', n.id, { container: c.ID, name: n.name, type: n.driver });
         if (n.name === 'bridge') Object.assign(ns, UNSET);
-        await this.#refreshRouting(c);
+        await this.#refreshRouting(c, before);
         await this.#writeHosts(c);
       }
     }
