@@ -266,7 +266,8 @@ test('docker cp into a --read-only container is refused; out works', async () =>
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /container rootfs is marked read-only/);
   const api = await d.request('PUT', '/containers/cp-ro/archive?path=/tmp', { body: '', headers: { 'Content-Type': 'application/x-tar' } });
-  assert.equal(api.status, 403, api.body);
+  // dockerd 20.10 answers 500 here (checked against it), not the 403 of the API reference.
+  assert.equal(api.status, 500, api.body);
   const out = join(work, 'ro-out');
   await ok(['cp', 'cp-ro:/etc/group', out]);
   assert.match(await readFile(out, 'utf8'), /^root:x:0:/);

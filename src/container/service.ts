@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Log } from '../lib/log.js';
-import { Conflict, Forbidden, InvalidParameter, NotFound, NotImplemented, NotModified, errorMessage } from '../lib/errors.js';
+import { Conflict, InvalidParameter, NotFound, NotImplemented, NotModified, SystemError, errorMessage } from '../lib/errors.js';
 import type { Runtime, ProcessIO, Exit } from '../runtime/runtime.js';
 import type { ContainerConfig, CreateBody, HostConfig, MountPoint } from '../types/container.js';
 import type { ImageConfig } from '../types/image.js';
@@ -497,6 +497,9 @@ export class ContainerService {
 
 
   async #exited(c: Container, live: Live, exit: Exit, copies: Array<Promise<void>>, sink: { close(): Promise<void> }, error = ''): Promise<void> {
+    // A process that exits at once can be seen gone before its start is recorded: the start
+    // is recorded first, or it would mark running a container that has already exited.
+    await live.starting;
     // The shim closes the FIFOs once the output is copied; do not wait forever for it.
     await Promise.race([Promise.allSettled(copies), new Promise((r) => setTimeout(r, 2000))]);
     await sink.close().catch(() => {});
@@ -872,8 +875,9 @@ export class ContainerService {
     const c = this.get(ref);
     const check = (resolved: string) => {
       const m = this.#mountHolding(c, resolved);
-      if (m && !m.RW) throw new Forbidden('mounted volume is marked read-only');
-      if (!m && c.HostConfig.ReadonlyRootfs) throw new Forbidden('container rootfs is marked read-only');
+      // Plain errors in dockerd 20.10 (a 500, whatever the API reference says of 403).
+      if (m && !m.RW) throw new SystemError('mounted volume is marked read-only');
+      if (!m && c.HostConfig.ReadonlyRootfs) throw new SystemError('container rootfs is marked read-only');
     };
     const { release } = await this.#withRoot(c, (root) => extractToPath(root, path, input, { ...opts, check }, ref));
     release();
