@@ -32,6 +32,23 @@ test('docker run --rm busybox echo hi', async () => {
   assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '', 'the --rm container is gone');
 });
 
+test('processes that exit at once: 20 runs in a row each return with their exit code, -d ones end exited', async () => {
+  // The exit can reach the daemon before the start is recorded; it must still be the last word.
+  for (let i = 0; i < 20; i++) {
+    const net = i % 2 ? ['--network', 'none'] : [];
+    const r = await d.docker(['run', '--rm', ...net, 'busybox', 'sh', '-c', `exit ${i}`], { timeoutMs: 30_000 });
+    assert.equal(r.code, i, `run ${i}: ${r.stderr}`);
+  }
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push((await d.docker(['run', '-d', ...(i % 2 ? ['--network', 'none'] : []), 'busybox', 'true'])).stdout.trim());
+  for (const id of ids) {
+    assert.equal((await d.docker(['wait', id], { timeoutMs: 30_000 })).stdout.trim(), '0');
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Running}}', id])).stdout.trim(), 'exited false');
+    assert.equal((await d.docker(['rm', id])).code, 0);
+  }
+  assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '');
+});
+
 test('exit codes: the process\'s, 127 for a missing executable', async () => {
   const three = await d.docker(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
   assert.equal(three.code, 3);
