@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestDaemon, ROOT, run, settled, tasksLeft } from './harness.js';
+import { TestDaemon, ROOT, run, settled, tasksLeft, type StartOptions } from './harness.js';
 
 /**
  * What the container test files share: a daemon with the built-in busybox loaded, the leak
@@ -11,11 +11,24 @@ import { TestDaemon, ROOT, run, settled, tasksLeft } from './harness.js';
  */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function startWithBusybox(): Promise<TestDaemon> {
-  const d = await TestDaemon.start();
+export async function startWithBusybox(opts: StartOptions = {}): Promise<TestDaemon> {
+  const d = await TestDaemon.start(opts);
   const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
   assert.equal(r.code, 0, r.stderr);
   return d;
+}
+
+/** Removes every container (forced) and user-defined network; returns the networks that would not go. */
+export async function removeNetworks(d: TestDaemon): Promise<string[]> {
+  const leaks: string[] = [];
+  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  for (const id of ids) await d.docker(['rm', '-f', id]);
+  const nets = (await d.docker(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean);
+  for (const n of nets) {
+    const r = await d.docker(['network', 'rm', n]);
+    if (r.code !== 0) leaks.push(`network rm ${n}: ${r.stderr}`);
+  }
+  return leaks;
 }
 
 /** Runs the docker CLI against `d` and asserts it exits 0; returns its stdout. */

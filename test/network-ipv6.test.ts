@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BERTHD, TestDaemon, ROOT, run } from './harness.js';
-import { removeAllAndFindLeaks } from './container-fixture.js';
+import { removeAllAndFindLeaks, removeNetworks, startWithBusybox } from './container-fixture.js';
 
 /**
  * IPv6 with the real CLI against a real berthd started with `--ipv6 --fixed-cidr-v6` and
@@ -33,20 +33,11 @@ const forwarding: Record<string, string> = {};
 before(async () => {
   for (const k of ['all', 'default']) forwarding[k] = await readFile(`/proc/sys/net/ipv6/conf/${k}/forwarding`, 'utf8');
   since = new Date();
-  d = await TestDaemon.start({ args: ARGS });
-  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
-  assert.equal(r.code, 0, r.stderr);
+  d = await startWithBusybox({ args: ARGS });
 });
 
 after(async () => {
-  const leaks: string[] = [];
-  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  for (const id of ids) await d.docker(['rm', '-f', id]);
-  const nets = (await d.docker(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean);
-  for (const n of nets) {
-    const r = await d.docker(['network', 'rm', n]);
-    if (r.code !== 0) leaks.push(`network rm ${n}: ${r.stderr}`);
-  }
+  const leaks = await removeNetworks(d);
   const defaultBridge = d.bridge;
   leaks.push(...await removeAllAndFindLeaks(d, since));
   // The default bridge keeps its IPv6 MASQUERADE after shutdown, as its IPv4 one (docker0's do): the harness's part for IPv4, ours here.

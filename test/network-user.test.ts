@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { join } from 'node:path';
 import { TestDaemon, ROOT, run } from './harness.js';
-import { removeAllAndFindLeaks } from './container-fixture.js';
+import { removeAllAndFindLeaks, removeNetworks, startWithBusybox } from './container-fixture.js';
 
 /**
  * User-defined bridge networks with the real CLI: create/ls/inspect/rm/prune, containers
@@ -26,20 +26,11 @@ const ARGS = ['--dns', '127.0.0.1'];
 
 before(async () => {
   since = new Date();
-  d = await TestDaemon.start({ args: ARGS });
-  const r = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cmd', 'load-builtin.js'), d.socket]);
-  assert.equal(r.code, 0, r.stderr);
+  d = await startWithBusybox({ args: ARGS });
 });
 
 after(async () => {
-  const leaks: string[] = [];
-  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  for (const id of ids) await d.docker(['rm', '-f', id]);
-  const nets = (await d.docker(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean);
-  for (const n of nets) {
-    const r = await d.docker(['network', 'rm', n]);
-    if (r.code !== 0) leaks.push(`network rm ${n}: ${r.stderr}`);
-  }
+  const leaks = await removeNetworks(d);
   leaks.push(...await removeAllAndFindLeaks(d, since));
   const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
   const rules = (await run('iptables-save', [])).stdout.split('\n');
