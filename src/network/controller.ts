@@ -149,10 +149,9 @@ export class NetworkController implements Networks {
   // ---------------------------------------------------------------- start-up
 
   #init(): Promise<void> {
-    this.#ready ??= this.#pool.sweep().then(() => this.#load()).then(
-      () => { if (this.#bridges().length) this.#pool.warm(); },
-      (err: unknown) => { this.#ready = undefined; throw err; },
-    );
+    // The pool fills from the first bridge start on: a daemon whose containers never use a
+    // bridge keeps no namespace in reserve.
+    this.#ready ??= this.#pool.sweep().then(() => this.#load()).catch((err: unknown) => { this.#ready = undefined; throw err; });
     return this.#ready;
   }
 

@@ -72,7 +72,8 @@ export class NetnsPool {
     this.#filling = (async () => {
       while (!this.#closed && this.#ready.length < this.#size) {
         const host = `vb${randomBytes(5).toString('hex')}`;
-        const entry = { path: join(this.#dir, String(this.#seq++)), veth: { host, peer: `${host}p` } };
+        // Named by daemon: what a killed daemon left is told apart from what this one made.
+        const entry = { path: join(this.#dir, `${process.pid}-${this.#seq++}`), veth: { host, peer: `${host}p` } };
         try {
           await createNetnsWithVeth(entry.path, entry.veth);
         } catch (err) {
@@ -87,11 +88,6 @@ export class NetnsPool {
         this.#ready.push(entry);
       }
     })().finally(() => { this.#filling = undefined; });
-  }
-
-  /** Starts filling the pool (the first bridge start then needs no namespace of its own). */
-  warm(): void {
-    this.#refill();
   }
 
   async close(): Promise<void> {
