@@ -268,6 +268,11 @@ export class ContainerdRuntime implements Runtime {
     let exit: Exit | undefined;
     if (task?.status === 'stopped') {
       exit = { code: task.exitCode, at: task.exitedAt ?? new Date() };
+    } else if (task?.status === 'unknown') {
+      // Its shim is gone (killed mid-create with the daemon): a kill and a wait would each
+      // run into their deadline. What is left of the shim goes, then the delete.
+      await this.reap(id, true).catch(() => false);
+      exit = { code: 137, at: new Date() };
     } else if (task) {
       if (task.status === 'paused' || task.status === 'pausing') await this.resume(id).catch(() => {});
       await this.kill(id, 9, true).catch(() => {});
