@@ -57,6 +57,31 @@ async function load(d: TestDaemon, ms: number): Promise<Outcome> {
 interface Footprint { fds: number; rssKiB: number; mounts: number; cgroups: number; fifos: number }
 
 /**
+ * Where the daemon's resident memory sits, in KiB: file-backed pages (the node binary and
+ * libraries), the brk heap (the main malloc arena), and the other anonymous mappings (V8's heap
+ * pages and the malloc arenas of libuv's threads), for a report that says which part grew.
+ */
+async function memoryMap(pid: number): Promise<Record<string, number>> {
+  const out = { file: 0, brk: 0, anon: 0, largestAnon: 0 };
+  let kind: 'file' | 'brk' | 'anon' = 'anon';
+  for (const line of (await readFile(`/proc/${pid}/smaps`, 'utf8')).split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1]!;
+      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : 'anon';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line);
+    if (rss) {
+      const kib = Number(rss[1]);
+      out[kind] += kib;
+      if (kind === 'anon') out.largestAnon = Math.max(out.largestAnon, kib);
+    }
+  }
+  return out;
+}
+
+/**
  * The daemon's footprint once it is quiet: the smallest of readings a second apart over
  * `settleMs`, or earlier once `enough` says the reading is good. V8 gives back the heap the
  * load grew only when its memory reducer runs, some seconds after allocation stops.
@@ -86,12 +111,15 @@ test(`${CLIENTS} clients running, exec-ing and removing containers: no failures,
     const warm = await load(d, WARMUP_MS);
     assert.deepEqual(warm.failures, [], 'failures during warm-up');
     const before = await footprint(d, 30_000);
+    const mapBefore = await memoryMap(d.pid);
     const main = await load(d, LOAD_MS);
     assert.deepEqual(main.failures, [], `failures under load (${main.ok} operations succeeded)`);
     assert.ok(main.ok > CLIENTS * 4, `only ${main.ok} operations in ${LOAD_MS} ms`);
     const within = (f: Footprint) => f.fds <= before.fds * 1.1 && f.rssKiB <= before.rssKiB * 1.1;
     const after = await footprint(d, 60_000, within);
-    const report = `after warm-up ${JSON.stringify(before)}, after ${main.ok} operations ${JSON.stringify(after)}`;
+    const mapAfter = await memoryMap(d.pid);
+    const report = `after warm-up ${JSON.stringify(before)} ${JSON.stringify(mapBefore)}, ` +
+      `after ${main.ok} operations ${JSON.stringify(after)} ${JSON.stringify(mapAfter)}`;
     console.log(report);
     assert.ok(after.fds <= before.fds * 1.1, `open fds grew: ${report}`);
     assert.ok(after.rssKiB <= before.rssKiB * 1.1, `resident memory grew: ${report}`);
