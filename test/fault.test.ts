@@ -108,6 +108,16 @@ async function randomOp(api: Api, rnd: () => number, n: number, ctx: { socket: s
   }
 }
 
+/** Removes every bridge addressed in the test's 10.216.0.0/16 and every iptables rule naming it. */
+async function sweepTestNetworks(): Promise<void> {
+  const addrs = (await run('ip', ['-o', '-4', 'addr', 'show'])).stdout.split('\n').filter((l) => l.includes(' 10.216.'));
+  for (const l of addrs) await run('ip', ['link', 'del', l.split(/\s+/)[1]!]);
+  for (const table of ['nat', 'filter']) {
+    const rules = (await run('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n').filter((l) => l.startsWith('-A ') && l.includes('10.216.'));
+    for (const rule of rules) await run('iptables', ['-w', '-t', table, ...rule.replace(/^-A /, '-D ').split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+  }
+}
+
 test('SIGKILL at random moments never leaves the daemon unable to inspect or remove, nor leaks', { timeout: TIME_CAP_MS + 120_000 }, async () => {
   const rnd = prng(SEED);
   let d = await TestDaemon.start();
@@ -224,6 +234,9 @@ test('SIGKILL at random moments never leaves the daemon unable to inspect or rem
   } finally {
     const leaks = await d.cleanup({ keepDir: !!process.env.BERTH_FAULT_KEEP });
     await reg.stop();
+    // A failed round can leave a daemon killed with the test's networks up: their bridges and
+    // rules go here, so the next run's leak check starts clean.
+    if (failure) await sweepTestNetworks();
     if (process.env.BERTH_FAULT_KEEP) await writeFile(join(d.dir, 'berthd.log'), d.logs);
     if (process.env.BERTH_FAULT_KEEP) console.log('kept', d.dir);
     // The first failure is the one to read; what it left behind is cleaned up either way.
