@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "berth",
-      "sources": ["native/berth.c"],
+      "sources": ["native/berth.c", "native/memory.cc"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

@@ -2,6 +2,7 @@
  * Syscalls Node does not expose and the image store needs: device nodes (overlay whiteouts
  * are 0/0 character devices), extended attributes (overlay's opaque marker, file
  * capabilities), and mount/umount2. Each function throws a JS Error carrying errno's code.
+ * Also releaseMemory (native/memory.cc), for the daemon to hand back what a burst left free.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -180,6 +181,16 @@ static napi_value Umount2(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+int berth_release_memory(void);
+
+/* releaseMemory(): V8's low-memory collection, then malloc_trim(0); true if malloc gave any back. */
+static napi_value ReleaseMemory(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value ret;
+  napi_get_boolean(env, berth_release_memory() != 0, &ret);
+  return ret;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "mknod", NULL, Mknod, NULL, NULL, NULL, napi_default, NULL },
@@ -188,6 +199,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     { "llistxattr", NULL, Llistxattr, NULL, NULL, NULL, napi_default, NULL },
     { "mount", NULL, Mount, NULL, NULL, NULL, napi_default, NULL },
     { "umount2", NULL, Umount2, NULL, NULL, NULL, napi_default, NULL },
+    { "releaseMemory", NULL, ReleaseMemory, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

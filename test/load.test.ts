@@ -58,25 +58,22 @@ interface Footprint { fds: number; rssKiB: number; mounts: number; cgroups: numb
 
 /**
  * Where the daemon's resident memory sits, in KiB: file-backed pages (the node binary and
- * libraries), the brk heap (the main malloc arena), and the other anonymous mappings (V8's heap
- * pages and the malloc arenas of libuv's threads), for a report that says which part grew.
+ * libraries), the brk heap (malloc's main arena), the heaps of malloc's thread arenas (anonymous
+ * mappings starting on a 64 MiB boundary), and the other anonymous mappings (V8's heap pages,
+ * thread stacks, large malloc chunks), for a report that says which part grew.
  */
 async function memoryMap(pid: number): Promise<Record<string, number>> {
-  const out = { file: 0, brk: 0, anon: 0, largestAnon: 0 };
-  let kind: 'file' | 'brk' | 'anon' = 'anon';
+  const out = { file: 0, brk: 0, arenas: 0, anon: 0 };
+  let kind: keyof typeof out = 'anon';
   for (const line of (await readFile(`/proc/${pid}/smaps`, 'utf8')).split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
-      const name = head[1]!;
-      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : 'anon';
+      const name = head[2]!;
+      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : BigInt(`0x${head[1]}`) % 0x4000000n === 0n ? 'arenas' : 'anon';
       continue;
     }
     const rss = /^Rss:\s+(\d+)/.exec(line);
-    if (rss) {
-      const kib = Number(rss[1]);
-      out[kind] += kib;
-      if (kind === 'anon') out.largestAnon = Math.max(out.largestAnon, kib);
-    }
+    if (rss) out[kind] += Number(rss[1]);
   }
   return out;
 }

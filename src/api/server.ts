@@ -24,6 +24,8 @@ export interface ServerOptions {
   /** Sent as the `Server` header on every answer. */
   serverHeader: string;
   experimental: boolean;
+  /** Called as each request arrives (the daemon's idle detection). */
+  onRequest?: () => void;
 }
 
 type AnyServer = http.Server | https.Server;
@@ -120,6 +122,7 @@ export class ApiServer {
 
   async #dispatch(raw: IncomingMessage, res: ServerResponse, head: Buffer | undefined): Promise<void> {
     const started = process.hrtime.bigint();
+    this.#opts.onRequest?.();
     const url = new URL(raw.url ?? '/', 'http://berth');
     const { version, path } = splitVersion(url.pathname);
     const method = raw.method ?? 'GET';

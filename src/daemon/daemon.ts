@@ -35,6 +35,8 @@ import type { Boot } from './boot.js';
 import { loadOrCreateEngineId } from './engine-id.js';
 import { prepareTmpDir } from './tmpdir.js';
 import { listenersOf } from './listeners.js';
+import { IdleRelease } from './idle-release.js';
+import { native } from '../lib/native.js';
 import { BuildService, engineBackend } from '../build/index.js';
 import { routes as buildRoutes } from '../api/routers/build/routes.js';
 
@@ -54,6 +56,7 @@ export class Daemon {
   readonly #networks: Networks;
   readonly #volumes: Volumes;
   #server?: ApiServer;
+  #idle?: IdleRelease;
 
   private constructor(parts: {
     config: Config; log: Log; locks: PidFile[]; supervisor: Supervisor | undefined; runtime: Runtime; events: Events;
@@ -236,8 +239,16 @@ export class Daemon {
         runtimes: () => runtimes,
         warnings: () => config.warnings,
       });
+      const idle = new IdleRelease(() => {
+        const t = Date.now();
+        const rss = process.memoryUsage.rss();
+        native.releaseMemory();
+        log.debug({ ms: Date.now() - t, rssBefore: rss, rssAfter: process.memoryUsage.rss() }, 'memory given back after a quiet spell');
+      });
+      daemon.#idle = idle;
       const server = new ApiServer({
         log: log.child({ module: 'api' }),
+        onRequest: () => idle.touch(),
         serverHeader: `Docker/${ENGINE_VERSION} (linux)`,
         experimental: config.experimental,
         routes: [
@@ -360,6 +371,7 @@ export class Daemon {
   async shutdown(): Promise<void> {
     this.#log.info('Processing signal, shutting down');
     await this.#server?.close();
+    this.#idle?.close();
     this.events.close();
     const live = this.config.liveRestore;
     const timeout = this.#containers.shutdownTimeout(this.config.shutdownTimeout);

@@ -15,6 +15,11 @@ export interface Native {
   /** With `cwd`, the mount runs in a child that changes there first (relative overlay paths). */
   mount(source: string, target: string, fstype: string, flags: number, data: string, cwd: string): void;
   umount2(target: string, flags: number): void;
+  /**
+   * Gives memory back to the kernel: V8's low-memory collection (full, compacting, its emptied
+   * pages freed), then glibc's malloc_trim(0). Blocks for the collection: call it when quiet.
+   */
+  releaseMemory(): boolean;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
