@@ -354,7 +354,8 @@ test('volumes, labels and references survive a restart of berthd', async () => {
   await ok(['rm', '-v', 'pc']);
   assert.deepEqual((await ok(['volume', 'ls', '-q'])).trim(), 'persist-vol');
   await ok(['volume', 'rm', 'persist-vol']);
-  assert.deepEqual(await mountsUnder(d.dir), []);
+  // Nothing stays mounted but the network namespaces the daemon keeps made ahead for bridge starts.
+  assert.deepEqual((await mountsUnder(d.dir)).filter((l) => !l.includes(join(d.execRoot, 'netns-pool'))), []);
 });
 
 test('bind propagation: rslave by default inside the data root, other modes refused there; shared binds need a shared source', async () => {

@@ -16,7 +16,8 @@ import { linkEnv } from './links.js';
 import { addRules as addPortRules, dnatRules, removeRules as removePortRules } from './ports.js';
 import { removeWhere, type Rule } from './iptables.js';
 import { run } from './run.js';
-import { addInterface, createNetns, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect } from './sandbox.js';
+import { addInterface, destroyNetns, removeInterface, setDefaultRoute, setDnsRedirect, type PooledVeth } from './sandbox.js';
+import { NetnsPool } from './netns-pool.js';
 import type { NetworkCreate, NetworkResource, Networks, NetworksOptions } from './types.js';
 
 /** A network as the controller holds it: the persisted record and what runs for it. */
@@ -123,6 +124,8 @@ export class NetworkController implements Networks {
   /** DNAT rules of each container's published ports. */
   readonly #dnat = new Map<string, Rule[]>();
   readonly #saves = new Map<string, Promise<void>>();
+  /** Namespaces made ahead for bridge starts. */
+  readonly #pool: NetnsPool;
   /**
    * A stopped container's veths and namespace, going after the stop is answered (a veth's
    * deletion waits for the kernel's RCU grace period, ~20 ms); its addresses stay taken until
@@ -137,6 +140,7 @@ export class NetworkController implements Networks {
     // As dockerd, which fails to start: the default bridge can have IPv6 only on a subnet given.
     if (o.ipv6 && !o.fixedCidrV6 && o.bridge !== 'none') throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
     this.#o = o;
+    this.#pool = new NetnsPool(join(o.execRoot, 'netns-pool'), o.log ? { log: o.log } : {});
   }
 
   get #dir(): string { return join(this.#o.dataRoot, 'network'); }
@@ -145,7 +149,9 @@ export class NetworkController implements Networks {
   // ---------------------------------------------------------------- start-up
 
   #init(): Promise<void> {
-    this.#ready ??= this.#load().catch((err: unknown) => { this.#ready = undefined; throw err; });
+    // The pool fills from the first bridge start on: a daemon whose containers never use a
+    // bridge keeps no namespace in reserve.
+    this.#ready ??= this.#pool.sweep().then(() => this.#load()).catch((err: unknown) => { this.#ready = undefined; throw err; });
     return this.#ready;
   }
 
@@ -613,7 +619,7 @@ export class NetworkController implements Networks {
     const path = this.#netnsPath(c);
     await this.#teardowns.get(c.ID);
     await this.#teardownEndpoints(c, false);
-    await createNetns(path);
+    const { veth: pooled } = await this.#pool.take(path);
     Object.assign(ns, { SandboxID: newId(), SandboxKey: path });
     let env: string[] = [];
     try {
@@ -626,13 +632,18 @@ export class NetworkController implements Networks {
         const gateway = !n.internal && ![...this.#eps(c.ID).values()].some((e) => !e.net.internal);
         // The first endpoint on a user-defined network sets the DNS redirect, in the same step.
         const dns = !n.predefined && !!n.dns && !this.#dnsEndpoint(c);
-        await this.#attach(c, n, cfg, `eth${i++}`, { gateway, dns });
+        // The first endpoint takes the veth pair made with the namespace.
+        const first = i === 0;
+        await this.#attach(c, n, cfg, `eth${i++}`, { gateway, dns, ...(first && pooled ? { pooled } : {}) });
       }
+      if (pooled && i === 0) await removeInterface(pooled.host);
       await writeFile(c.ResolvConfPath, this.#resolvConf(c, this.#usesEmbeddedDns(c)));
       env = await this.#writeHosts(c);
       await this.#publish(c);
     } catch (err) {
       await this.#teardownEndpoints(c).catch(() => {});
+      // A pair not renamed yet keeps its pool name (once renamed, the teardown found it).
+      if (pooled) await removeInterface(pooled.host).catch(() => {});
       await destroyNetns(path).catch(() => {});
       throw err;
     }
@@ -645,7 +656,7 @@ export class NetworkController implements Networks {
   }
 
   /** Allocates an address, plugs a veth into the bridge and the namespace, records the endpoint. */
-  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, o: { gateway?: boolean; dns?: boolean } = {}): Promise<Endpoint> {
+  async #attach(c: Container, n: Net, cfg: EndpointSettings, ifname: string, o: { gateway?: boolean; dns?: boolean; pooled?: PooledVeth } = {}): Promise<Endpoint> {
     const ip = n.pool!.allocate(c.ID, cfg.IPAMConfig?.IPv4Address || undefined);
     const custom = (c.Config as { MacAddress?: string }).MacAddress;
     const mac = custom && this.#eps(c.ID).size === 0 ? custom : macOf(ip);
@@ -661,6 +672,7 @@ export class NetworkController implements Networks {
     this.#eps(c.ID).set(n.id, ep);
     const p6 = n.pool6;
     await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
+      ...(o.pooled ? { pooled: o.pooled } : {}),
       ...(o.gateway ? { gateway: this.#routerOf(n) } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}),
       ...(ip6 && p6 ? { ip6: { ip: ip6, prefix: p6.prefix, ...(o.gateway ? { gateway: p6.gateway } : {}) } } : {}) });
     const v6 = { GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && p6 ? p6.prefix : 0, IPv6Gateway: ip6 && p6 && !n.internal ? p6.gateway : '' };
@@ -1012,6 +1024,7 @@ export class NetworkController implements Networks {
 
   async close(): Promise<void> {
     await this.#teardownsDone();
+    await this.#pool.close();
     await this.#proxies.close();
     if (!this.#ready) return;
     await this.#ready.catch(() => {});

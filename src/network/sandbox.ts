@@ -20,6 +20,22 @@ export async function createNetns(path: string): Promise<void> {
   await run('unshare', [`--net=${path}`, 'sh', '-c', 'f=/proc/sys/net/ipv6/conf/default/disable_ipv6; [ ! -e $f ] || echo 1 > $f; exec ip link set lo up']);
 }
 
+/** A veth pair made ahead with a namespace: `host` (down, on no bridge) here, `peer` in the namespace. */
+export interface PooledVeth { host: string; peer: string }
+
+/**
+ * createNetns, and a veth pair for the first endpoint, in the same process: made inside the
+ * namespace, its host end sent to the daemon's own namespace (where the bridges are).
+ */
+export async function createNetnsWithVeth(path: string, veth: PooledVeth): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await destroyNetns(path);
+  await writeFile(path, '');
+  const batch = `link set lo up\nlink add name ${veth.peer} type veth peer name ${veth.host} netns ${process.pid}\n`;
+  await run('unshare', [`--net=${path}`, 'sh', '-c',
+    `f=/proc/sys/net/ipv6/conf/default/disable_ipv6; [ ! -e $f ] || echo 1 > $f; printf '${batch}' | exec ip -batch -`]);
+}
+
 export async function destroyNetns(path: string): Promise<void> {
   try { native.umount2(path, 0); } catch { /* not mounted */ }
   await rm(path, { force: true });
@@ -39,17 +55,24 @@ export interface Interface {
   ip6?: { ip: string; prefix: number; gateway?: string };
   /** Sets the embedded DNS redirect (see setDnsRedirect) in the same step. */
   dns?: { server: string; from: string };
+  /** A pair made ahead (createNetnsWithVeth) to use instead of making one. */
+  pooled?: PooledVeth;
 }
 
 export async function addInterface(netns: string, i: Interface): Promise<void> {
-  const peer = `${i.hostVeth}p`;
+  const peer = i.pooled?.peer ?? `${i.hostVeth}p`;
   const mtu = i.mtu ? ` mtu ${i.mtu}` : '';
-  const host = [
+  // A pair made ahead is renamed (it is down: a rename is allowed) rather than made.
+  const host = (i.pooled ? [
+    `link set dev ${i.pooled.host} name ${i.hostVeth}${mtu}`,
+    `link set dev ${i.hostVeth} master ${i.bridge}`,
+    `link set dev ${i.hostVeth} up`,
+  ] : [
     `link add name ${i.hostVeth}${mtu} type veth peer name ${peer}${mtu}`,
     `link set dev ${i.hostVeth} master ${i.bridge}`,
     `link set dev ${i.hostVeth} up`,
     `link set dev ${peer} netns ${netns}`,
-  ].join('\n') + '\n';
+  ]).join('\n') + '\n';
   await run('ip', ['-batch', '-'], host).catch(async (err: unknown) => {
     // A veth of the same name left behind (a daemon killed mid-way): replace it.
     if (!String(err).includes('File exists')) throw err;
@@ -57,7 +80,7 @@ export async function addInterface(netns: string, i: Interface): Promise<void> {
     await run('ip', ['-batch', '-'], host);
   });
   const inside = [
-    `link set dev ${peer} name ${i.ifname}`,
+    `link set dev ${peer} name ${i.ifname}${i.pooled ? mtu : ''}`,
     `link set dev ${i.ifname} address ${i.mac}`,
     `addr add ${i.ip}/${i.prefix} dev ${i.ifname}`,
     // nodad: usable at once, as dockerd (its sandbox turns duplicate address detection off).
