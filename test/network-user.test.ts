@@ -162,6 +162,9 @@ test('containers on a user network reach each other by name, alias and short ID 
   const busy = await d.docker(['network', 'rm', 'appnet']);
   assert.notEqual(busy.code, 0);
   assert.match(busy.stderr, new RegExp(`error while removing network: network appnet id ${nins.Id} has active endpoints`));
+  const busyApi = await d.request('DELETE', '/v1.41/networks/appnet');
+  assert.equal(busyApi.status, 409, busyApi.body);
+  assert.match(busyApi.json().message, /has active endpoints/);
   const ps = await ok(['ps', '--filter', 'network=appnet', '--format', '{{.Names}}']);
   assert.equal(ps.trim(), 'web');
   await ok(['rm', '-f', 'web']);

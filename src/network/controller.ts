@@ -486,7 +486,9 @@ export class NetworkController implements Networks {
     const n = this.#find(ref);
     if (n.predefined) throw new Forbidden(`${n.name} is a pre-defined network and cannot be removed`);
     if (Object.keys(this.#containersOf(n)).length) {
-      throw new Forbidden(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+      // 409, as the issue asks (dockerd 20.10 answers 403 with the same words; the CLI prints
+      // the message either way).
+      throw new Conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
     }
     // A stopped container's veth may still be on the bridge, and its release would save the record.
     await this.#teardownsDone();
