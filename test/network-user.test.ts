@@ -97,6 +97,11 @@ test('network create / ls / inspect / rm: subnet, gateway, ip-range, aux-address
   const overlap = await d.docker(['network', 'create', '--subnet', `10.214.${octet()}.64/26`, 'unet-overlap']);
   assert.notEqual(overlap.code, 0);
   assert.match(overlap.stderr, /Pool overlaps with other one on this address space/);
+  // One subnet per family, as dockerd's bridge driver: 403 and nothing made.
+  const two = await d.request('POST', '/v1.41/networks/create', { body: { Name: 'unet-two', IPAM: { Config: [{ Subnet: `10.217.${octet()}.0/28` }, { Subnet: `10.217.${octet()}.16/28` }] } } });
+  assert.equal(two.status, 403, two.body);
+  assert.equal(two.json().message, 'bridge driver doesnt support multiple subnets');
+  assert.notEqual((await d.docker(['network', 'inspect', 'unet-two'])).code, 0);
   const predefined = await d.docker(['network', 'create', 'host']);
   assert.notEqual(predefined.code, 0);
   assert.match(predefined.stderr, /operation is not permitted on predefined host network/);

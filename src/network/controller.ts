@@ -413,8 +413,8 @@ export class NetworkController implements Networks {
     const isV6 = (c: { Subnet?: string; Gateway?: string; IPRange?: string }) => (c.Subnet || c.Gateway || c.IPRange || '').includes(':');
     const configs = (body.IPAM?.Config ?? []).filter((c) => !isV6(c));
     const configs6 = (body.IPAM?.Config ?? []).filter((c) => isV6(c));
-    if (configs.length > 1) throw new InvalidParameter('more than one IPv4 subnet per network is not supported by this berthd yet');
-    if (configs6.length > 1) throw new InvalidParameter('more than one IPv6 subnet per network is not supported by this berthd yet');
+    // As dockerd's bridge driver: one subnet per family.
+    if (configs.length > 1 || configs6.length > 1) throw new Forbidden('bridge driver doesnt support multiple subnets');
     const enableIPv6 = !!body.EnableIPv6;
     // No default IPv6 pool, as dockerd's default IPAM: IPv6 needs a subnet of the user's.
     if (enableIPv6 && !configs6[0]?.Subnet) throw new SystemError(NO_V6_POOL);
