@@ -388,8 +388,9 @@ test('after berthd is killed, the next start removes the ip6tables DNAT rules of
   await ok(['rm', '-f', 'heir6']);
 });
 
-test('without --ip6tables (dockerd 20.10\'s default) no ip6tables rule is made: :: is served by the proxy alone', async () => {
-  const e = await TestDaemon.start({ args: ['--dns', '127.0.0.1', '--ipv6', '--fixed-cidr-v6', `${V6('e')}::/64`] });
+test('without --ip6tables (dockerd 20.10\'s default) no ip6tables rule is made: :: is served by the proxy alone; --default-gateway-v6', async () => {
+  const router6 = `${V6('e')}::fe`;
+  const e = await TestDaemon.start({ args: ['--dns', '127.0.0.1', '--ipv6', '--fixed-cidr-v6', `${V6('e')}::/64`, '--default-gateway-v6', router6] });
   const eSince = new Date();
   const leaks: string[] = [];
   try {
@@ -410,21 +411,33 @@ test('without --ip6tables (dockerd 20.10\'s default) no ip6tables rule is made: 
     assert.ok((await run('iptables-save', [])).stdout.includes(`berth:${bridge}`));
     await eok(['rm', '-f', 'p6']);
     await eok(['network', 'rm', 'plain6']);
+    // --default-gateway-v6: containers on the default bridge route IPv6 through it, and inspect shows it.
+    const routes = await eok(['run', '--rm', 'busybox', 'ip', '-6', 'route']);
+    assert.match(routes, new RegExp(`default via ${router6} dev eth0`));
+    await eok(['run', '-d', '--name', 'gw6', 'busybox', 'sleep', '60']);
+    const g = JSON.parse(await eok(['inspect', 'gw6']))[0].NetworkSettings;
+    assert.equal(g.IPv6Gateway, router6);
+    assert.equal(g.Networks.bridge.IPv6Gateway, router6);
+    await eok(['rm', '-f', 'gw6']);
   } finally {
-    for (const n of ['p6']) await e.docker(['rm', '-f', n]);
+    for (const n of ['p6', 'gw6']) await e.docker(['rm', '-f', n]);
     await e.docker(['network', 'rm', 'plain6']);
     leaks.push(...await removeAllAndFindLeaks(e, eSince));
   }
   assert.deepEqual(leaks, []);
 });
 
-test('--ipv6 without --fixed-cidr-v6: berthd does not start, with dockerd\'s reason', async () => {
+test('--ipv6 without --fixed-cidr-v6, or --default-gateway-v6 outside it: berthd does not start, with dockerd\'s reason', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bt-'));
   try {
     await writeFile(join(dir, 'daemon.json'), '{}');
     const r = await run(BERTHD, [...TestDaemon.flags(dir), '--ipv6'], { timeoutMs: 30_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Error creating default \\?"bridge\\?" network: could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network/);
+    // --default-gateway-v6 outside --fixed-cidr-v6: no start either.
+    const g = await run(BERTHD, [...TestDaemon.flags(dir), '--ipv6', '--fixed-cidr-v6', `${V6('a')}::/64`, '--default-gateway-v6', `${V6('b')}::1`], { timeoutMs: 30_000 });
+    assert.notEqual(g.code, 0);
+    assert.match(g.stderr, /Error creating default \\?"bridge\\?" network: default gateway ip must be part of the network/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -489,10 +489,26 @@ test('--fixed-cidr and --default-gateway on the default bridge', async () => {
     assert.match(r.stdout, new RegExp(`default via ${re(router)} dev eth0`), '--default-gateway');
     const ins = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0];
     assert.equal(ins.IPAM.Config[0].IPRange, range);
+    // Inspect shows the router as the gateway, as dockerd does.
+    await ok(['run', '-d', '--name', 'gw4', 'busybox', 'sleep', '60']);
+    const c = JSON.parse(await ok(['inspect', 'gw4']))[0];
+    assert.equal(c.NetworkSettings.Gateway, router);
+    assert.equal(c.NetworkSettings.Networks.bridge.Gateway, router);
+    await ok(['rm', '-f', 'gw4']);
   } finally {
     await d.stop();
-    d = await TestDaemon.start({ dir: d.dir, args: ARGS });
   }
+  // A default gateway outside the bridge's subnet (known from the bridge's address with -b):
+  // networking refuses with dockerd's reason, and no container gets half set up.
+  d = await TestDaemon.start({ dir: d.dir, args: [...ARGS, '--default-gateway', '10.99.99.1'] });
+  try {
+    const bad = await d.docker(['run', '--rm', 'busybox', 'true']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Error creating default "bridge" network: default gateway ip must be part of the network/);
+  } finally {
+    await d.stop();
+  }
+  d = await TestDaemon.start({ dir: d.dir, args: ARGS });
 });
 
 test('-b none: no default bridge network; user-defined networks still work', async () => {

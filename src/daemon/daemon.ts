@@ -155,7 +155,7 @@ export class Daemon {
       log.debug('start-up: volumes open');
       const networks = new NetworkController({
         dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip, mtu: config.mtu,
-        iptables: config.iptables, ipMasq: config.ipMasq, icc: config.icc, ipForward: config.ipForward, defaultGateway: config.defaultGateway, userlandProxy: config.userlandProxy, fixedCidr: config.fixedCidr, ipv6: config.ipv6, fixedCidrV6: config.fixedCidrV6, ip6tables: config.ip6tables, hostIp: config.ip, defaultAddressPools: config.defaultAddressPools, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
+        iptables: config.iptables, ipMasq: config.ipMasq, icc: config.icc, ipForward: config.ipForward, defaultGateway: config.defaultGateway, defaultGatewayV6: config.defaultGatewayV6, userlandProxy: config.userlandProxy, fixedCidr: config.fixedCidr, ipv6: config.ipv6, fixedCidrV6: config.fixedCidrV6, ip6tables: config.ip6tables, hostIp: config.ip, defaultAddressPools: config.defaultAddressPools, dns: config.dns, dnsSearch: config.dnsSearch, dnsOpts: config.dnsOpts,
         log: log.child({ module: 'network' }),
         persist: async (c) => {
           if (!containers) throw new Error('containers are not open yet');

@@ -87,6 +87,7 @@ const OPT = {
 const PREDEFINED = ['bridge', 'host', 'none'];
 /** An endpoint's addresses once it is gone, at the top of NetworkSettings and in each network's settings. */
 const UNSET = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '' };
+const BAD_DEFAULT_GATEWAY = 'Error creating default "bridge" network: default gateway ip must be part of the network';
 const NO_V6_POOL = 'could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network';
 const NO_SUBNET_IP = 'user specified IP address is supported only when connecting to networks with user configured subnets';
 const HOST_LINKS = 'conflicting options: host type networking can\'t be used with links. This would result in undefined behavior';
@@ -139,6 +140,9 @@ export class NetworkController implements Networks {
   constructor(o: NetworksOptions) {
     // As dockerd, which fails to start: the default bridge can have IPv6 only on a subnet given.
     if (o.ipv6 && !o.fixedCidrV6 && o.bridge !== 'none') throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
+    if (o.ipv6 && o.fixedCidrV6 && o.defaultGatewayV6 && o.bridge !== 'none' && !contains6(parseCidr6(o.fixedCidrV6), o.defaultGatewayV6)) {
+      throw new SystemError(BAD_DEFAULT_GATEWAY);
+    }
     this.#o = o;
     this.#pool = new NetnsPool(join(o.execRoot, 'netns-pool'), o.log ? { log: o.log } : {});
   }
@@ -192,6 +196,9 @@ export class NetworkController implements Networks {
     const cidr = await this.#defaultBridgeCidr();
     const sub = parseCidr(cidr);
     const v6 = await this.#defaultBridgeV6(st);
+    // As dockerd's bridge set-up: the default gateway lies in the bridge's subnet. (Known only
+    // now, from the bridge's address with `-b`: the first use of networking fails, not the start.)
+    if (this.#o.defaultGateway && !contains(sub, this.#o.defaultGateway)) throw new SystemError(BAD_DEFAULT_GATEWAY);
     const bridge: Net = {
       ...base, id: st.networkId, name: 'bridge', driver: 'bridge', bridge: this.#bridgeName,
       ...(v6.pool6 ? { pool6: v6.pool6, macV6: v6.macV6, enableIPv6: true } : {}),
@@ -676,11 +683,12 @@ export class NetworkController implements Networks {
     await addInterface(this.#netnsPath(c), { hostVeth: ep.hostVeth, ifname, bridge: n.bridge!, ip, prefix: n.pool!.prefix, mac, mtu: n.mtu || undefined,
       ...(o.pooled ? { pooled: o.pooled } : {}),
       ...(o.gateway ? { gateway: this.#routerOf(n) } : {}), ...(o.dns ? { dns: { server: n.pool!.gateway, from: ip } } : {}),
-      ...(ip6 && p6 ? { ip6: { ip: ip6, prefix: p6.prefix, ...(o.gateway ? { gateway: p6.gateway } : {}) } } : {}) });
-    const v6 = { GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && p6 ? p6.prefix : 0, IPv6Gateway: ip6 && p6 && !n.internal ? p6.gateway : '' };
-    Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac, ...v6 });
+      ...(ip6 && p6 ? { ip6: { ip: ip6, prefix: p6.prefix, ...(o.gateway ? { gateway: this.#router6Of(n) } : {}) } } : {}) });
+    // The gateways shown are the routers (`--default-gateway[-v6]` on the default bridge), as dockerd shows them.
+    const v6 = { GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && p6 ? p6.prefix : 0, IPv6Gateway: ip6 && p6 && !n.internal ? this.#router6Of(n) : '' };
+    Object.assign(cfg, { NetworkID: n.id, EndpointID: ep.id, Gateway: n.internal ? '' : this.#routerOf(n), IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac, ...v6 });
     if (n.name === 'bridge') {
-      Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac, ...v6 });
+      Object.assign(c.NetworkSettings!, { EndpointID: ep.id, Gateway: this.#routerOf(n), IPAddress: ip, IPPrefixLen: n.pool!.prefix, MacAddress: mac, ...v6 });
     }
     this.#o.event?.('connect', n.id, { container: c.ID, name: n.name, type: n.driver });
     return ep;
@@ -689,6 +697,11 @@ export class NetworkController implements Networks {
   /** Where a container on `n` routes by default: the gateway, or `--default-gateway` on the default bridge. */
   #routerOf(n: Net): string {
     return n.predefined && this.#o.defaultGateway ? this.#o.defaultGateway : n.pool!.gateway;
+  }
+
+  /** The IPv6 router: the network's IPv6 gateway, or `--default-gateway-v6` on the default bridge. */
+  #router6Of(n: Net): string {
+    return n.predefined && this.#o.defaultGatewayV6 ? this.#o.defaultGatewayV6 : n.pool6!.gateway;
   }
 
   /** The endpoint that carries the default route: the first on a network that is not internal. */
@@ -722,7 +735,7 @@ export class NetworkController implements Networks {
     const path = this.#netnsPath(c);
     const { gw, dns } = this.#routing(c);
     // IPv6's default route goes the same way, when that network has IPv6.
-    if (gw !== before.gw) await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined, gw?.ip6 ? gw.net.pool6?.gateway : undefined);
+    if (gw !== before.gw) await setDefaultRoute(path, gw ? this.#routerOf(gw.net) : undefined, gw?.ip6 && gw.net.pool6 ? this.#router6Of(gw.net) : undefined);
     if (dns !== before.dns) await setDnsRedirect(path, dns ? { server: dns.net.pool!.gateway, from: dns.ip } : undefined);
   }
 

@@ -42,6 +42,8 @@ export interface NetworksOptions {
   ipForward?: boolean;
   /** `--default-gateway`: containers on the default bridge route through this address. */
   defaultGateway?: string;
+  /** `--default-gateway-v6`: the same for IPv6 (inside `--fixed-cidr-v6`). */
+  defaultGatewayV6?: string;
   /** `--userland-proxy`: true (the default) serves published ports on loopback from berthd. */
   userlandProxy?: boolean;
   /** `--fixed-cidr`: the default bridge hands out addresses from this range only. */
