@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -25,7 +25,10 @@ class Shared {
 
   registry(): Promise<TestRegistry> {
     this.#reg ??= TestRegistry.start().then((r) => {
-      process.once('exit', () => { try { process.kill(r.pid, 'SIGKILL'); } catch { /* gone */ } });
+      process.once('exit', () => {
+        try { process.kill(r.pid, 'SIGKILL'); } catch { /* gone */ }
+        rmSync(r.dir, { recursive: true, force: true });
+      });
       return r;
     });
     return this.#reg;
