@@ -22,6 +22,8 @@ export interface LogWriter {
   logChunk(stream: 'stdout' | 'stderr', chunk: Buffer): Promise<void>;
   /** Flushes an unterminated last line of the stream. */
   endStream?(stream: 'stdout' | 'stderr'): Promise<void>;
+  /** Resolves once everything handed to the writer so far is written (failed writes too). */
+  settled?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -112,6 +112,8 @@ interface Attacher {
 /** What only exists while a container runs (or is about to). */
 interface Live {
   io?: ProcessIO;
+  /** The running process's log writer: `logs` waits for what it was given before reading. */
+  sink?: LogWriter;
   /** The spec's process and the mounted root of the current run, for execs. */
   process?: OciProcess;
   rootfs?: string;
@@ -334,6 +336,7 @@ export class ContainerService {
   async #watch(c: Container, live: Live, io: ProcessIO): Promise<void> {
     live.io = io;
     const sink = await this.#d.logs.open(c);
+    live.sink = sink;
     const copies = [this.#pump(c, live, io.stdout, 'stdout', sink), ...(io.stderr ? [this.#pump(c, live, io.stderr, 'stderr', sink)] : [])];
     for (const a of live.attachers) if (a.stdin && io.stdin) this.#feedStdin(c, a, io.stdin);
     const waiting = this.#d.runtime.wait(c.ID);
@@ -1149,8 +1152,12 @@ export class ContainerService {
       size = 0;
       return ok;
     };
+    // What the container wrote before this request and the daemon has read is in the answer:
+    // the log writes still queued (behind a busy disk or thread pool) land first.
+    const pending = this.#live.get(c.ID)?.sink?.settled?.();
     void (async () => {
       try {
+        await pending;
         for await (const items of this.#d.logs.read(c, { ...opts, alive: () => this.#d.store.find(c.ID)?.State.Running ?? false })) {
           for (const item of items) {
             batch.push(item);

@@ -85,6 +85,17 @@ describe('JsonFileLogger', () => {
       '{"log":"part","stream":"stderr","time":"2026-11-23T03:56:55.100000000Z"}\n');
   });
 
+  it('settled() resolves once the chunks handed over so far are in the file', async () => {
+    const path = join(dir, 'settled-json.log');
+    const l = await JsonFileLogger.open(path, {});
+    for (let i = 0; i < 50; i++) void l.logChunk('stdout', Buffer.from(`line ${i}\n`));
+    await l.settled();
+    const got = await records(path);
+    assert.equal(got.length, 50);
+    assert.equal(got[49]!.log, 'line 49\n');
+    await l.close();
+  });
+
   it('splits chunks per stream, stamps increasing times, flushes the rest on close', async () => {
     const path = join(dir, 'chunks-json.log');
     const l = await JsonFileLogger.open(path, {});

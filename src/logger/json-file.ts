@@ -72,6 +72,11 @@ export class JsonFileLogger {
     return done;
   }
 
+  /** Resolves once every record queued so far is written (or failed). */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
+
   /** Splits a raw chunk of a stream into lines and writes them. */
   async logChunk(stream: 'stdout' | 'stderr', chunk: Buffer): Promise<void> {
     await Promise.all(this.#splitters[stream].push(chunk).map((m) => this.log(m)));
