@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import http from 'node:http';
-import { TestDaemon, ROOT, run, shimsOf, settled, tasksLeft } from './harness.js';
+import { TestDaemon, ROOT, deleteRule, run, shimsOf, settled, tasksLeft } from './harness.js';
 import { TestRegistry } from './registry.js';
 import { archive, image, layerTar, toBuffer } from './image-fixtures.js';
 
@@ -114,7 +114,7 @@ async function sweepTestNetworks(): Promise<void> {
   for (const l of addrs) await run('ip', ['link', 'del', l.split(/\s+/)[1]!]);
   for (const table of ['nat', 'filter']) {
     const rules = (await run('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n').filter((l) => l.startsWith('-A ') && l.includes('10.216.'));
-    for (const rule of rules) await run('iptables', ['-w', '-t', table, ...rule.replace(/^-A /, '-D ').split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+    for (const rule of rules) await deleteRule('iptables', table, rule);
   }
 }
 

@@ -177,13 +177,18 @@ export class TestDaemon {
       await run('ip', ['link', 'del', v.split(': ')[1]!.split('@')[0]!]);
     }
     const nat = (await run('iptables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n').filter((l) => l.includes(`berth:${this.bridge}`));
-    for (const rule of nat) await run('iptables', ['-w', '-t', 'nat', ...rule.replace(/^-A /, '-D ').split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+    for (const rule of nat) await deleteRule('iptables', 'nat', rule);
     const other = (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.includes(this.bridge) && !l.includes(`berth:${this.bridge}`));
     for (const rule of other) leaks.push(`iptables rule left: ${rule}`);
     await run('ip', ['link', 'del', this.bridge]);
     if (!opts.keepDir) await rm(this.dir, { recursive: true, force: true });
     return leaks;
   }
+}
+
+/** Deletes a rule as `iptables -S` printed it (`-A CHAIN …`, quoted words unquoted). */
+export async function deleteRule(cmd: 'iptables' | 'ip6tables', table: string, rule: string): Promise<void> {
+  await run(cmd, ['-w', '-t', table, ...rule.replace(/^-A /, '-D ').split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
 }
 
 /** containerd shims started for a daemon's containerd (their -address lies under its exec root). */

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BERTHD, TestDaemon, ROOT, run } from './harness.js';
+import { BERTHD, TestDaemon, ROOT, deleteRule, run } from './harness.js';
 import { removeAllAndFindLeaks, removeNetworks, startWithBusybox } from './container-fixture.js';
 
 /**
@@ -44,7 +44,7 @@ after(async () => {
   const masq = (await run('ip6tables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n').filter((l) => l.includes(`berth:${defaultBridge}`));
   for (const l of masq) {
     if (!l.includes('MASQUERADE') || !l.includes(DEFAULT6)) leaks.push(`ip6tables rule left: ${l}`);
-    await run('ip6tables', ['-w', '-t', 'nat', ...l.replace(/^-A /, '-D ').split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+    await deleteRule('ip6tables', 'nat', l);
   }
   const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
   const rules = [...(await run('iptables-save', [])).stdout.split('\n'), ...(await run('ip6tables-save', [])).stdout.split('\n')];

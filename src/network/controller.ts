@@ -87,7 +87,9 @@ const OPT = {
 const PREDEFINED = ['bridge', 'host', 'none'];
 /** An endpoint's addresses once it is gone, at the top of NetworkSettings and in each network's settings. */
 const UNSET = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '' };
-const BAD_DEFAULT_GATEWAY = 'Error creating default "bridge" network: default gateway ip must be part of the network';
+const BAD_DEFAULT_GATEWAY = 'default gateway ip must be part of the network';
+/** dockerd's words when the default bridge cannot be made. */
+const defaultBridgeFailed = (reason: string) => new SystemError(`Error creating default "bridge" network: ${reason}`);
 const NO_V6_POOL = 'could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network';
 const NO_SUBNET_IP = 'user specified IP address is supported only when connecting to networks with user configured subnets';
 const HOST_LINKS = 'conflicting options: host type networking can\'t be used with links. This would result in undefined behavior';
@@ -139,9 +141,9 @@ export class NetworkController implements Networks {
 
   constructor(o: NetworksOptions) {
     // As dockerd, which fails to start: the default bridge can have IPv6 only on a subnet given.
-    if (o.ipv6 && !o.fixedCidrV6 && o.bridge !== 'none') throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
+    if (o.ipv6 && !o.fixedCidrV6 && o.bridge !== 'none') throw defaultBridgeFailed(NO_V6_POOL);
     if (o.ipv6 && o.fixedCidrV6 && o.defaultGatewayV6 && o.bridge !== 'none' && !contains6(parseCidr6(o.fixedCidrV6), o.defaultGatewayV6)) {
-      throw new SystemError(BAD_DEFAULT_GATEWAY);
+      throw defaultBridgeFailed(BAD_DEFAULT_GATEWAY);
     }
     this.#o = o;
     this.#pool = new NetnsPool(join(o.execRoot, 'netns-pool'), o.log ? { log: o.log } : {});
@@ -198,7 +200,7 @@ export class NetworkController implements Networks {
     const v6 = await this.#defaultBridgeV6(st);
     // As dockerd's bridge set-up: the default gateway lies in the bridge's subnet. (Known only
     // now, from the bridge's address with `-b`: the first use of networking fails, not the start.)
-    if (this.#o.defaultGateway && !contains(sub, this.#o.defaultGateway)) throw new SystemError(BAD_DEFAULT_GATEWAY);
+    if (this.#o.defaultGateway && !contains(sub, this.#o.defaultGateway)) throw defaultBridgeFailed(BAD_DEFAULT_GATEWAY);
     const bridge: Net = {
       ...base, id: st.networkId, name: 'bridge', driver: 'bridge', bridge: this.#bridgeName,
       ...(v6.pool6 ? { pool6: v6.pool6, macV6: v6.macV6, enableIPv6: true } : {}),
@@ -222,7 +224,7 @@ export class NetworkController implements Networks {
    */
   async #defaultBridgeV6(st: DefaultState): Promise<{ pool6?: Pool6; macV6?: boolean; gateway6?: string }> {
     if (!this.#o.ipv6) return {};
-    if (!this.#o.fixedCidrV6) throw new SystemError(`Error creating default "bridge" network: ${NO_V6_POOL}`);
+    if (!this.#o.fixedCidrV6) throw defaultBridgeFailed(NO_V6_POOL);
     const sub = parseCidr6(this.#o.fixedCidrV6);
     const addrs = await run('ip', ['-6', '-o', 'addr', 'show', 'dev', this.#bridgeName, 'scope', 'global']).catch(() => '');
     const gateway6 = [...addrs.matchAll(/inet6 ([0-9a-f:]+)\//g)].map((m) => m[1]!).find((ip) => contains6(sub, ip));
